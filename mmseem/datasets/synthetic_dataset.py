@@ -1,0 +1,45 @@
+"""mmdet dataset classes over mmseem's synthetic COCO-format set.
+
+Nothing is re-implemented: these are mmdet's ``CocoPanopticDataset`` and
+``CocoDataset`` with the synthetic class list as ``METAINFO`` and a data-root
+check whose error prints the command that generates the data.
+"""
+import os.path as osp
+
+from mmdet.datasets import CocoDataset, CocoPanopticDataset
+
+from mmseem.registry import DATASETS
+from .synthetic import GENERATE_COMMAND, SYNTHETIC_METAINFO
+
+
+def _require(ann_file: str, data_root: str) -> None:
+    if ann_file and not osp.isfile(ann_file):
+        raise FileNotFoundError(
+            f'Annotation file {ann_file} not found (data_root='
+            f'{data_root!r}). Generate the synthetic set with:\n    '
+            f'{GENERATE_COMMAND} --out {data_root or "data/synthetic"}')
+
+
+@DATASETS.register_module()
+class SyntheticPanopticDataset(CocoPanopticDataset):
+    """COCO panoptic loading (mmdet) of the synthetic things + stuff set."""
+
+    METAINFO = dict(SYNTHETIC_METAINFO)
+
+    def load_data_list(self):
+        _require(self.ann_file, self.data_root)
+        return super().load_data_list()
+
+
+@DATASETS.register_module()
+class SyntheticInstanceDataset(CocoDataset):
+    """COCO instances loading (mmdet) of the synthetic set (things only)."""
+
+    METAINFO = dict(
+        classes=SYNTHETIC_METAINFO['thing_classes'],
+        palette=SYNTHETIC_METAINFO['palette'][:len(
+            SYNTHETIC_METAINFO['thing_classes'])])
+
+    def load_data_list(self):
+        _require(self.ann_file, self.data_root)
+        return super().load_data_list()

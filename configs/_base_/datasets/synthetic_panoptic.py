@@ -10,8 +10,10 @@ train_pipeline = [
     dict(type='mmdet.LoadPanopticAnnotations', with_bbox=True, with_mask=True,
          with_seg=True, backend_args=backend_args),
     dict(type='mmdet.RandomFlip', prob=0.5),
+    # mmcv's RandomResize builds its `resize_type` in the current scope:
+    # name mmdet's Resize so boxes and masks are resized as mmdet does.
     dict(type='mmdet.RandomResize', scale=image_size, ratio_range=(0.8, 1.25),
-         keep_ratio=True),
+         resize_type='mmdet.Resize', keep_ratio=True),
     dict(type='mmdet.RandomCrop', crop_size=image_size, crop_type='absolute',
          recompute_bbox=True, allow_negative_crop=True),
     dict(type='mmdet.PackDetInputs'),

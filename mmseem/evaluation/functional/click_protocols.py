@@ -1,0 +1,399 @@
+"""Click simulation protocols for interactive-segmentation benchmarks.
+
+SEEM-specific, not in mmdet/mmseg: OpenMMLab has no interactive (click)
+evaluation. Two protocols are provided, both model-agnostic (numpy + a
+little torch, no model imports):
+
+``'standard'`` -- the NoC protocol of RITM / SimpleClick / f-BRS
+    (``isegm/inference/clicker.py``, ``Clicker._get_next_click``). Objects are
+    evaluated independently. The error regions are
+    ``FN = gt & ~pred & ~ignore`` and ``FP = ~gt & pred & ~ignore``; each is
+    zero-padded by one pixel (so the image border counts as object boundary),
+    its exact Euclidean distance transform (DT) is taken and the padding is
+    cropped away; pixels that already hold a click of this object get DT 0.
+    The click goes to the first (row-major) pixel with the largest DT of the
+    FN region if ``max DT(FN) > max DT(FP)`` (positive click, strict ``>``),
+    otherwise of the FP region (negative click). Before any prediction the
+    prediction is empty, so the first click lands at the most interior point of
+    the object. A click is one pixel. A session stops after the click whose
+    IoU reaches ``stop_iou`` (RITM: ``iou >= max_iou_thr``, the largest target,
+    0.95) or after ``max_clicks`` (20) clicks.
+
+``'seem'`` -- the protocol of SEEM's interactive evaluation
+    (``modeling/architectures/seem_model_v1.py`` ``evaluate_interactive`` and
+    ``prepare_next_spaital_mask``, first click from
+    ``datasets/visual_sampler/simpleclick_sampler.py``
+    ``SimpleClickSampler.forward_point``). The objects of an image are
+    prompted jointly, one click per object per round (the official VOC/SBD
+    registration, ``datasets/registration/register_pascalvoc_eval.py``,
+    splits an image's objects into groups of at most 5, each group being one
+    session -- do the same when calling :func:`run_interactive_session`):
+
+    * first click: most interior point of the GT mask;
+    * next click: ``FN = gt & ~pred & ~clicked`` and
+      ``FP = ~gt & pred & ~clicked``, where ``clicked`` is the area covered
+      by this object's earlier clicks; the polarity is decided by the error
+      *area*: positive iff ``|FN| > |FP|`` (strict); the click goes to the
+      most interior point of the chosen region;
+    * "most interior" uses kornia 0.7.0's ``distance_transform`` (an
+      approximate, cascaded-convolution DT, emulated here by
+      :func:`cascaded_distance_transform`) of the region zero-padded by one
+      pixel; ties -> first pixel in row-major order;
+    * a click is the click pixel dilated by a 3x3 square (``DILATION: 3``);
+    * an object whose IoU is already ``>= 0.925`` gets no new click (this
+      IoU, unlike the reported one, does not exclude ignore pixels);
+    * the session stops as soon as *every* object has IoU ``> 0.9`` (strict);
+      the remaining rounds repeat the final IoUs (carry forward);
+    * IoU excludes ignore pixels (VOC instance label 220) from both I and U,
+      but click simulation does not: there the GT is ``instance == id`` so
+      ignore pixels behave as background (as in the official mapper).
+
+Both IoUs here define an empty union as IoU 1 (the official code would divide
+by zero; this only matters for degenerate empty objects).
+"""
+import math
+from typing import Callable, List, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import distance_transform_edt
+
+__all__ = [
+    'Click', 'PROTOCOLS', 'mask_iou', 'exact_distance_transform',
+    'cascaded_distance_transform', 'standard_next_click', 'seem_next_click',
+    'clicks_to_masks', 'wrap_point_predictor', 'run_interactive_session'
+]
+
+#: Protocol names accepted by :func:`run_interactive_session`.
+PROTOCOLS = ('standard', 'seem')
+
+#: SEEM: objects with IoU >= this get no further click
+#: (``prepare_next_spaital_mask``: ``keep = iou < 0.925``).
+SEEM_KEEP_IOU = 0.925
+#: SEEM: the session stops when all objects have IoU > this.
+SEEM_STOP_IOU = 0.9
+#: SEEM: clicks are dilated by a 3x3 square (``STROKE_SAMPLER.DILATION: 3``).
+SEEM_CLICK_RADIUS = 1
+#: RITM: sessions stop once the IoU reaches the largest target IoU.
+STANDARD_STOP_IOU = 0.95
+
+
+class Click(NamedTuple):
+    """A simulated click at pixel ``(y, x)``; positive = foreground."""
+    y: int
+    x: int
+    is_positive: bool
+
+
+def _as_bool_masks(masks, name: str) -> np.ndarray:
+    """Convert a [N, H, W] or [H, W] mask (ndarray / tensor) to bool numpy."""
+    if isinstance(masks, torch.Tensor):
+        masks = masks.detach().cpu().numpy()
+    masks = np.asarray(masks)
+    if masks.ndim == 2:
+        masks = masks[None]
+    if masks.ndim != 3:
+        raise ValueError(f'{name} must have shape [N, H, W] or [H, W], got '
+                         f'{masks.shape}')
+    if masks.dtype != bool:
+        if np.issubdtype(masks.dtype, np.floating):
+            masks = masks > 0.5
+        else:
+            masks = masks != 0
+    return masks
+
+
+def mask_iou(gt_masks: np.ndarray,
+             pred_masks: np.ndarray,
+             ignore_mask: Optional[np.ndarray] = None) -> np.ndarray:
+    """Per-object IoU ``|gt & pred| / |gt | pred|`` over non-ignored pixels.
+
+    Args:
+        gt_masks, pred_masks: bool [N, H, W].
+        ignore_mask: bool [H, W] (or [N, H, W]); True pixels are excluded
+            from intersection and union.
+
+    Returns:
+        float64 [N]; an empty union gives IoU 1.
+    """
+    inter = gt_masks & pred_masks
+    union = gt_masks | pred_masks
+    if ignore_mask is not None:
+        inter = inter & ~ignore_mask
+        union = union & ~ignore_mask
+    inter = inter.reshape(len(inter), -1).sum(-1).astype(np.float64)
+    union = union.reshape(len(union), -1).sum(-1).astype(np.float64)
+    iou = np.ones_like(inter)
+    np.divide(inter, union, out=iou, where=union > 0)
+    return iou
+
+
+def exact_distance_transform(region: np.ndarray) -> np.ndarray:
+    """Exact Euclidean DT of a [H, W] region, image border = boundary.
+
+    Each region pixel gets its distance to the nearest non-region pixel, where
+    the region is first zero-padded by one pixel (RITM ``padding=True``), so
+    a region pixel on the image border has distance 1.
+    """
+    padded = np.pad(region, 1, mode='constant', constant_values=False)
+    return distance_transform_edt(padded)[1:-1, 1:-1]
+
+
+def cascaded_distance_transform(region: torch.Tensor,
+                                kernel_size: int = 3,
+                                h: float = 0.35) -> torch.Tensor:
+    """Approximate DT by cascaded soft-min convolutions (SEEM's choice).
+
+    Reproduces the numerics of ``kornia.contrib.distance_transform`` as pinned
+    by SEEM (kornia 0.7.0; DT-layer of Pham et al. 2021), applied as SEEM does
+    to ``~pad(region, 1)``: the result is, for each region pixel, an
+    approximate distance to the nearest non-region pixel (the one-pixel zero
+    padding makes the image border count as boundary). Each iteration
+    propagates the known set by one ring with a 3x3 kernel
+    ``exp(-|offset| / h)``, replicate border, soft-min ``-h * log(conv)``;
+    ring ``i`` gets offset ``(i * kernel_size) // 2`` (kornia 0.7.0's operator
+    precedence, fixed in later kornia releases -- kept to match SEEM).
+
+    Args:
+        region: bool [N, H, W].
+
+    Returns:
+        float32 [N, H, W] (0 outside the region).
+    """
+    if region.dim() != 3:
+        raise ValueError(
+            f'region must be [N, H, W], got {tuple(region.shape)}')
+    n, hgt, wid = region.shape
+    padded = F.pad(region[:, None].float(), (1, 1, 1, 1), value=0.)
+    boundary = 1. - padded  # non-zero where the region is NOT
+    half = kernel_size // 2
+    coords = torch.arange(kernel_size, dtype=torch.float32) - half
+    dist = torch.hypot(coords[:, None], coords[None, :])
+    kernel = torch.exp(dist / -h).to(boundary)[None, None]
+    n_iters = math.ceil(max(hgt + 2, wid + 2) / half)
+    out = torch.zeros_like(boundary)
+    for i in range(n_iters):
+        conv = F.conv2d(
+            F.pad(boundary, (half, half, half, half), mode='replicate'),
+            kernel)
+        cdt = torch.nan_to_num(-h * torch.log(conv), posinf=0.0)
+        ring = cdt > 0
+        if not ring.any():
+            break
+        out = out + ((i * kernel_size) // 2 + cdt) * ring
+        boundary = torch.where(ring, torch.ones_like(boundary), boundary)
+    return out[:, 0, 1:-1, 1:-1]
+
+
+def standard_next_click(gt_mask: np.ndarray,
+                        pred_mask: np.ndarray,
+                        not_clicked: np.ndarray,
+                        not_ignore: Optional[np.ndarray] = None) -> Click:
+    """Next click of the standard (RITM/SimpleClick) protocol for one object.
+
+    Args:
+        gt_mask, pred_mask: bool [H, W].
+        not_clicked: bool [H, W], False at pixels already clicked.
+        not_ignore: bool [H, W], False at ignored pixels.
+    """
+    fn = gt_mask & ~pred_mask
+    fp = ~gt_mask & pred_mask
+    if not_ignore is not None:
+        fn &= not_ignore
+        fp &= not_ignore
+    fn_dt = exact_distance_transform(fn) * not_clicked
+    fp_dt = exact_distance_transform(fp) * not_clicked
+    fn_max, fp_max = fn_dt.max(), fp_dt.max()
+    is_positive = bool(fn_max > fp_max)
+    dt = fn_dt if is_positive else fp_dt
+    y, x = np.unravel_index(int(np.argmax(dt)), dt.shape)
+    return Click(int(y), int(x), is_positive)
+
+
+def seem_next_click(gt_masks: np.ndarray,
+                    pred_masks: Optional[np.ndarray] = None,
+                    clicked: Optional[np.ndarray] = None) -> List[Click]:
+    """Next click of SEEM's protocol for each of N objects.
+
+    Args:
+        gt_masks: bool [N, H, W].
+        pred_masks: bool [N, H, W] or None (first click: empty prediction).
+        clicked: bool [N, H, W], area covered by each object's earlier
+            (dilated) clicks, or None.
+
+    Returns:
+        One :class:`Click` per object (the caller drops clicks of objects
+        whose IoU is already >= 0.925).
+    """
+    if pred_masks is None:
+        pred_masks = np.zeros_like(gt_masks)
+    if clicked is None:
+        clicked = np.zeros_like(gt_masks)
+    fn = gt_masks & ~pred_masks & ~clicked
+    fp = ~gt_masks & pred_masks & ~clicked
+    n = len(gt_masks)
+    is_positive = fn.reshape(n, -1).sum(-1) > fp.reshape(n, -1).sum(-1)
+    select = np.where(is_positive[:, None, None], fn, fp)
+    dt = cascaded_distance_transform(torch.from_numpy(select)).numpy()
+    flat_idx = dt.reshape(n, -1).argmax(-1)
+    ys, xs = np.unravel_index(flat_idx, gt_masks.shape[1:])
+    return [
+        Click(int(y), int(x), bool(p))
+        for y, x, p in zip(ys, xs, is_positive)
+    ]
+
+
+def clicks_to_masks(clicks: Sequence[Click],
+                    shape: Sequence[int],
+                    radius: int = 0) -> tuple:
+    """Rasterize clicks into (positive, negative) bool [H, W] maps.
+
+    Each click covers a ``(2 * radius + 1)`` square clipped to the image
+    (``radius=1`` is SEEM's 3x3 dilation, ``radius=0`` one pixel).
+    """
+    pos = np.zeros(tuple(shape), dtype=bool)
+    neg = np.zeros(tuple(shape), dtype=bool)
+    for c in clicks:
+        target = pos if c.is_positive else neg
+        target[max(c.y - radius, 0):c.y + radius + 1,
+               max(c.x - radius, 0):c.x + radius + 1] = True
+    return pos, neg
+
+
+def wrap_point_predictor(predict: Callable) -> Callable:
+    """Wrap a SAM-style single-object ``predict(points, labels) -> mask``.
+
+    ``points`` is float [K, 2] in (x, y) order, ``labels`` int [K] with 1 for
+    positive and 0 for negative clicks; ``mask`` is [H, W] (bool or
+    probability). The returned callable has the ``predict_fn`` signature of
+    :func:`run_interactive_session` and queries each object separately.
+    """
+
+    def predict_fn(clicks_per_object, prev_masks):
+        masks = []
+        for clicks, prev in zip(clicks_per_object, prev_masks):
+            if len(clicks) == 0:
+                masks.append(prev)
+                continue
+            points = np.array([[c.x, c.y] for c in clicks], dtype=np.float32)
+            labels = np.array([int(c.is_positive) for c in clicks])
+            masks.append(_as_bool_masks(predict(points, labels), 'mask')[0])
+        return np.stack(masks)
+
+    return predict_fn
+
+
+def run_interactive_session(predict_fn: Callable,
+                            gt_masks: Union[np.ndarray, torch.Tensor],
+                            protocol: str = 'standard',
+                            max_clicks: int = 20,
+                            ignore_mask: Optional[np.ndarray] = None,
+                            stop_iou: Optional[float] = None) -> dict:
+    """Simulate a click session and record per-object IoU after each click.
+
+    Args:
+        predict_fn: ``predict_fn(clicks_so_far, prev_masks) -> masks`` where
+            ``clicks_so_far`` is a list (one per object) of lists of
+            :class:`Click`, ``prev_masks`` bool [N, H, W] the previous
+            prediction (all False before the first click), and ``masks`` is
+            [N, H, W] bool, or probabilities thresholded at ``> 0.5``
+            (ndarray or tensor; SEEM: ``sigmoid > 0.5``; RITM thresholds at
+            0.49, so return bool masks to reproduce it). A point-prompt
+            model can be adapted with
+            :func:`wrap_point_predictor`; a mask-prompt model can rasterize
+            the clicks with :func:`clicks_to_masks` (``radius=1`` for SEEM).
+        gt_masks: bool [N, H, W] (or [H, W] for one object). For ``'seem'``
+            the ignore pixels must be 0 here (official: ``instance == id``).
+        protocol: ``'standard'`` or ``'seem'`` (see module docstring).
+        max_clicks: clicks per object at most (20 in both protocols).
+        ignore_mask: bool [H, W], pixels excluded from IoU (and, for the
+            standard protocol, from the error regions), e.g.
+            ``instance_map == 220`` for SEEM's VOC/SBD data.
+        stop_iou: standard protocol only: stop an object once its IoU is
+            ``>= stop_iou`` (default 0.95, RITM's largest target). SEEM
+            always stops when every object has IoU ``> 0.9``.
+
+    Returns:
+        dict with ``ious`` float [N, max_clicks] (IoU after k+1 clicks; after
+        an object/session stopped, its last IoU is carried forward),
+        ``num_clicks`` int [N] (clicks actually placed per object) and
+        ``clicks`` (list of per-object click lists).
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f'protocol must be one of {PROTOCOLS}, got '
+                         f'{protocol!r}')
+    if not isinstance(max_clicks, int) or max_clicks < 1:
+        raise ValueError(f'max_clicks must be a positive int, got '
+                         f'{max_clicks!r}')
+    gt = _as_bool_masks(gt_masks, 'gt_masks')
+    n, hgt, wid = gt.shape
+    ignore = None
+    if ignore_mask is not None:
+        ignore = _as_bool_masks(ignore_mask, 'ignore_mask')[0]
+        if ignore.shape != (hgt, wid):
+            raise ValueError(f'ignore_mask shape {ignore.shape} does not '
+                             f'match gt_masks {(hgt, wid)}')
+
+    clicks: List[List[Click]] = [[] for _ in range(n)]
+    ious = np.zeros((n, max_clicks), dtype=np.float64)
+    pred = np.zeros_like(gt)
+
+    def predict():
+        out = _as_bool_masks(predict_fn(clicks, pred.copy()), 'predict_fn '
+                             'output')
+        if out.shape != gt.shape:
+            raise ValueError(f'predict_fn returned masks of shape '
+                             f'{out.shape}, expected {gt.shape}')
+        return out
+
+    if protocol == 'standard':
+        stop = STANDARD_STOP_IOU if stop_iou is None else stop_iou
+        not_clicked = np.ones_like(gt)
+        not_ignore = None if ignore is None else ~ignore
+        active = np.ones(n, dtype=bool)
+        num_clicks = np.zeros(n, dtype=np.int64)
+        for k in range(max_clicks):
+            for i in np.flatnonzero(active):
+                c = standard_next_click(gt[i], pred[i], not_clicked[i],
+                                        not_ignore)
+                clicks[i].append(c)
+                not_clicked[i, c.y, c.x] = False
+                num_clicks[i] += 1
+            new_pred = predict()
+            # stopped objects keep their last prediction and IoU
+            pred[active] = new_pred[active]
+            iou = mask_iou(gt, pred, ignore)  # frozen for stopped objects
+            ious[:, k] = iou
+            active &= ~(iou >= stop)
+            if not active.any():
+                ious[:, k + 1:] = ious[:, k:k + 1]
+                break
+        return dict(ious=ious, num_clicks=num_clicks, clicks=clicks)
+
+    # protocol == 'seem'
+    if stop_iou is not None:
+        raise ValueError('stop_iou is fixed by the SEEM protocol (all '
+                         'objects > 0.9); leave it None')
+    clicked = np.zeros_like(gt)
+    num_clicks = np.zeros(n, dtype=np.int64)
+    keep = np.ones(n, dtype=bool)
+    for k in range(max_clicks):
+        next_clicks = seem_next_click(gt, pred if k else None, clicked)
+        for i in np.flatnonzero(keep):
+            c = next_clicks[i]
+            clicks[i].append(c)
+            num_clicks[i] += 1
+            pos, neg = clicks_to_masks([c], (hgt, wid), SEEM_CLICK_RADIUS)
+            clicked[i] |= pos | neg
+        pred = predict()
+        iou = mask_iou(gt, pred, ignore)
+        ious[:, k] = iou
+        if (iou > SEEM_STOP_IOU).all():
+            ious[:, k + 1:] = iou[:, None]
+            break
+        # official: IoU for this rule ignores nothing; 0 / (0 + 1e-8) = 0
+        inter = (gt & pred).reshape(n, -1).sum(-1)
+        union = (gt | pred).reshape(n, -1).sum(-1)
+        keep = inter / (union + 1e-8) < SEEM_KEEP_IOU
+    return dict(ious=ious, num_clicks=num_clicks, clicks=clicks)

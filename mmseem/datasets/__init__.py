@@ -1,0 +1,14 @@
+from .davis import DAVISDataset
+from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_METAINFO,
+                        SYNTHETIC_PALETTE, SYNTHETIC_STUFF_CLASSES,
+                        SYNTHETIC_THING_CLASSES, check_data_root,
+                        generate_synthetic_coco, validate_coco_json)
+from .synthetic_dataset import (SyntheticInstanceDataset,
+                                SyntheticPanopticDataset)
+
+__all__ = [
+    'DAVISDataset',    'SyntheticInstanceDataset', 'SyntheticPanopticDataset',
+    'SYNTHETIC_CLASSES', 'SYNTHETIC_METAINFO', 'SYNTHETIC_PALETTE',
+    'SYNTHETIC_STUFF_CLASSES', 'SYNTHETIC_THING_CLASSES', 'check_data_root',
+    'generate_synthetic_coco', 'validate_coco_json'
+]

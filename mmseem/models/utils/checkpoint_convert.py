@@ -1,0 +1,380 @@
+"""Convert released SEEM / X-Decoder state dicts into mmseem checkpoints.
+
+SEEM-specific, not in mmdet/mmseg: mmseem keeps the official attribute names
+(``backbone.*``, ``sem_seg_head.pixel_decoder.*``,
+``sem_seg_head.predictor.*`` with ``.lang_encoder.*``), so conversion is
+
+1. unwrapping (``state_dict`` / ``model`` / ``module`` entries of a training
+   checkpoint),
+2. stripping a wrapper prefix shared by *all* keys (``module.model.``,
+   ``module.``, ``model.``),
+3. the explicit rename table :data:`KEY_RENAMES` (empty today: the names are
+   kept as released, typos such as ``mask_sptial_embed`` included),
+4. dropping the derived buffers of :data:`DERIVED_BUFFERS` that the target
+   model does not hold, and
+5. a strict check against the target key -> shape table (from an mmseem model
+   or from a manifest in ``tests/data/official_keys``): every source tensor
+   must land in exactly one target key and every target key must be filled.
+
+All functions are pure (no file or model side effects) except the small
+``load_*``/``save_*`` helpers at the bottom.
+"""
+import json
+import re
+from collections import OrderedDict
+from typing import (Dict, Iterable, List, Mapping, NamedTuple, Optional,
+                    Sequence, Tuple)
+
+import torch
+
+#: Wrapper prefixes of official training checkpoints, longest first:
+#: ``module.`` from DistributedDataParallel, ``model.`` from the official
+#: ``BaseModel`` wrapper. Only stripped when every key carries it.
+WRAPPER_PREFIXES: Tuple[str, ...] = ('module.model.', 'module.', 'model.')
+
+#: Explicit renames ``(regex on the official key, replacement)``, applied in
+#: order after prefix stripping. mmseem keeps every official attribute name,
+#: so the table is empty; a module that has to diverge adds its row here.
+KEY_RENAMES: Tuple[Tuple[str, str], ...] = ()
+
+#: Persistent buffers of the official files that hold no learned value. They
+#: are copied when the target model has the key, and dropped otherwise.
+DERIVED_BUFFERS: Dict[str, str] = {
+    'dilation_kernel':
+    'SEEM: constant 1x1x3x3 ones used to dilate masks in interactive '
+    'evaluation',
+    'criterion.empty_weight':
+    'cross-entropy class weights: ones with the no-object weight last; '
+    'derived from num_classes and the no-object weight',
+    'sem_seg_head.predictor.self_attn_mask':
+    'X-Decoder: query/caption self-attention mask, derived from the number '
+    'of queries and the text context length',
+}
+
+#: How many offending keys an error message lists before summarising.
+MAX_LISTED = 20
+
+
+class CheckpointMismatchError(ValueError):
+    """The source state dict does not fit the target key -> shape table."""
+
+
+class ConversionReport(NamedTuple):
+    """What :func:`convert_state_dict` did (all counts are key counts)."""
+    num_source: int
+    num_target: int
+    num_converted: int
+    source_params: int
+    target_params: int
+    stripped_prefix: str
+    renamed: List[Tuple[str, str]]
+    dropped: List[str]
+
+    def summary(self) -> str:
+        lines = [
+            f'source (official) keys : {self.num_source} '
+            f'({self.source_params:,} elements)',
+            f'target (mmseem) keys   : {self.num_target} '
+            f'({self.target_params:,} elements)',
+            f'converted keys         : {self.num_converted}',
+            f'stripped prefix        : {self.stripped_prefix!r}',
+            f'renamed keys           : {len(self.renamed)}',
+            f'dropped derived buffers: {len(self.dropped)}'
+            + (f' {self.dropped}' if self.dropped else ''),
+        ]
+        return '\n'.join(lines)
+
+
+def _listing(keys: Sequence[str], limit: int = MAX_LISTED) -> str:
+    keys = list(keys)
+    head = '\n'.join(f'    {k}' for k in keys[:limit])
+    more = f'\n    ... and {len(keys) - limit} more' if len(keys) > limit \
+        else ''
+    return head + more
+
+
+def _numel(shape: Iterable[int]) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def extract_state_dict(
+        checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
+    """Return the flat ``{name: tensor}`` dict inside ``checkpoint``.
+
+    Accepts a released flat state dict, or a training checkpoint holding it
+    under ``state_dict``, ``model`` or ``module``.
+    """
+    if not isinstance(checkpoint, Mapping):
+        raise TypeError(
+            f'expected a state dict or a checkpoint dict, got '
+            f'{type(checkpoint).__name__}; pass the file saved by torch.save')
+    sd = checkpoint
+    for _ in range(3):
+        if sd and all(isinstance(v, torch.Tensor) for v in sd.values()):
+            break
+        for wrapper in ('state_dict', 'model', 'module'):
+            if isinstance(sd.get(wrapper), Mapping):
+                sd = sd[wrapper]
+                break
+        else:
+            break
+    if not sd:
+        raise ValueError('the checkpoint holds no tensors')
+    bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise TypeError(
+            f'{len(bad)} entries are not tensors, so this is not a state '
+            f'dict (keys: {sorted(sd)[:10]}); pass a released SEEM/X-Decoder '
+            f'file or a checkpoint with a "state_dict"/"model" entry:\n'
+            + _listing(bad))
+    return OrderedDict(sd)
+
+
+def strip_wrapper_prefix(
+        state_dict: Mapping[str, torch.Tensor],
+        prefixes: Sequence[str] = WRAPPER_PREFIXES
+) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
+    """Strip wrapper prefixes that *every* key shares.
+
+    Returns the new dict and the removed prefix (``''`` if none), e.g.
+    ``module.model.backbone.x`` -> ``backbone.x``.
+    """
+    removed = ''
+    sd = OrderedDict(state_dict)
+    changed = True
+    while changed and sd:
+        changed = False
+        for p in prefixes:
+            if all(k.startswith(p) for k in sd):
+                sd = OrderedDict((k[len(p):], v) for k, v in sd.items())
+                removed += p
+                changed = True
+                break
+    return sd, removed
+
+
+def rename_keys(
+    state_dict: Mapping[str, torch.Tensor],
+    renames: Sequence[Tuple[str, str]] = KEY_RENAMES
+) -> Tuple['OrderedDict[str, torch.Tensor]', List[Tuple[str, str]]]:
+    """Apply the ``(regex, replacement)`` table; refuse key collisions."""
+    out = OrderedDict()
+    done = []
+    origin = {}
+    for key, value in state_dict.items():
+        new = key
+        for pattern, repl in renames:
+            new = re.sub(pattern, repl, new)
+        if new in out:
+            raise CheckpointMismatchError(
+                f'renaming maps both {origin[new]!r} and {key!r} to {new!r}; '
+                f'fix KEY_RENAMES so each official key has one target')
+        out[new] = value
+        origin[new] = key
+        if new != key:
+            done.append((key, new))
+    return out, done
+
+
+def convert_state_dict(
+    checkpoint: Mapping,
+    target_shapes: Mapping[str, Sequence[int]],
+    renames: Sequence[Tuple[str, str]] = KEY_RENAMES,
+    derived_buffers: Mapping[str, str] = DERIVED_BUFFERS,
+    target_param_keys: Optional[Iterable[str]] = None,
+) -> Tuple['OrderedDict[str, torch.Tensor]', ConversionReport]:
+    """Map an official state dict onto the target key -> shape table.
+
+    Args:
+        checkpoint: a flat official state dict or a training checkpoint.
+        target_shapes: ``{key: shape}`` of the mmseem model (see
+            :func:`shapes_of_model`) or of a manifest (:func:`load_manifest`).
+        renames: ``(regex, replacement)`` rows, see :data:`KEY_RENAMES`.
+        derived_buffers: official keys dropped when the target lacks them.
+        target_param_keys: names of the target's learnable parameters
+            (``model.named_parameters()``); when given, every official key
+            that is not a derived buffer must land in a parameter, not in a
+            buffer.
+
+    Returns:
+        The converted state dict in target order, and a
+        :class:`ConversionReport`.
+
+    Raises:
+        CheckpointMismatchError: (a ``ValueError``) listing missing,
+            unexpected and shape-mismatched keys.
+    """
+    src = extract_state_dict(checkpoint)
+    num_source = len(src)
+    source_params = sum(v.numel() for v in src.values())
+    sd, prefix = strip_wrapper_prefix(src)
+    sd, renamed = rename_keys(sd, renames)
+
+    dropped = [
+        k for k in sd if k in derived_buffers and k not in target_shapes
+    ]
+    for k in dropped:
+        del sd[k]
+
+    missing = [k for k in target_shapes if k not in sd]
+    unexpected = [k for k in sd if k not in target_shapes]
+    mismatched = [
+        f'{k}: official {list(sd[k].shape)} vs target '
+        f'{list(target_shapes[k])}' for k in target_shapes
+        if k in sd and tuple(sd[k].shape) != tuple(target_shapes[k])
+    ]
+    not_param = []
+    if target_param_keys is not None:
+        params = set(target_param_keys)
+        not_param = [
+            k for k in sd
+            if k in target_shapes and k not in derived_buffers
+            and k not in params
+        ]
+    if missing or unexpected or mismatched or not_param:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} target keys have no official '
+                         f'tensor (missing):\n' + _listing(missing))
+        if unexpected:
+            parts.append(f'{len(unexpected)} official keys have no target '
+                         f'(unexpected):\n' + _listing(unexpected))
+        if mismatched:
+            parts.append(f'{len(mismatched)} shape mismatches:\n'
+                         + _listing(mismatched))
+        if not_param:
+            parts.append(f'{len(not_param)} official parameters land in a '
+                         f'target buffer, not a parameter:\n'
+                         + _listing(not_param))
+        hint = ('Check that the config/manifest matches the checkpoint '
+                '(Focal-T vs Focal-L, SEEM vs X-Decoder, number of queries); '
+                'a renamed module needs a row in KEY_RENAMES.')
+        raise CheckpointMismatchError(
+            f'cannot convert (stripped prefix {prefix!r}):\n'
+            + '\n'.join(parts) + '\n' + hint)
+
+    out = OrderedDict((k, sd[k]) for k in target_shapes)
+    report = ConversionReport(
+        num_source=num_source,
+        num_target=len(target_shapes),
+        num_converted=len(out),
+        source_params=source_params,
+        target_params=sum(_numel(s) for s in target_shapes.values()),
+        stripped_prefix=prefix,
+        renamed=renamed,
+        dropped=dropped)
+    return out, report
+
+
+def shapes_of_model(model: torch.nn.Module) -> 'OrderedDict[str, tuple]':
+    """Target table from a model: the keys its ``state_dict()`` saves."""
+    return OrderedDict(
+        (k, tuple(v.shape)) for k, v in model.state_dict().items())
+
+
+def load_manifest(path: str) -> 'OrderedDict[str, tuple]':
+    """Read a key manifest (``tests/data/official_keys/*.json``)."""
+    with open(path, encoding='utf-8') as f:
+        manifest = json.load(f, object_pairs_hook=OrderedDict)
+    if not isinstance(manifest, Mapping) or 'keys' not in manifest:
+        raise ValueError(f'{path} is not a key manifest: it needs a "keys" '
+                         f'object mapping each key to its shape')
+    return OrderedDict((k, tuple(v)) for k, v in manifest['keys'].items())
+
+
+def select_prefix(shapes: Mapping[str, Sequence[int]],
+                  prefix: str) -> 'OrderedDict[str, tuple]':
+    """Sub-table under ``prefix`` with the prefix removed.
+
+    For checking one module against a manifest, e.g.
+    ``select_prefix(load_manifest(p), 'backbone.')`` against
+    ``shapes_of_model(focalnet)``.
+    """
+    return OrderedDict((k[len(prefix):], tuple(s)) for k, s in shapes.items()
+                       if k.startswith(prefix))
+
+
+def _coco_panoptic_palette(num_classes: int) -> Optional[List[List[int]]]:
+    """mmdet's 133-colour COCO panoptic palette, if mmdet is importable."""
+    try:
+        from mmdet.datasets import CocoPanopticDataset
+    except ImportError:
+        return None
+    palette = CocoPanopticDataset.METAINFO.get('palette')
+    if palette is None or len(palette) != num_classes:
+        return None
+    return [[int(c) for c in rgb] for rgb in palette]
+
+
+def _seeded_palette(num_classes: int, seed: int = 0) -> List[List[int]]:
+    g = torch.Generator().manual_seed(seed)
+    colours = torch.randint(0, 256, (num_classes, 3), generator=g)
+    return colours.tolist()
+
+
+def build_dataset_meta(classes: Optional[Sequence[str]] = None,
+                       num_things: Optional[int] = None) -> dict:
+    """``dataset_meta`` with plain python types (``weights_only`` safe).
+
+    Defaults to the 133 COCO panoptic classes (80 things, then 53 stuff)
+    that SEEM and X-Decoder were trained with, with mmdet's COCO panoptic
+    palette (``mmseg.apis.show_result_pyplot`` needs ``palette``). Other
+    class lists get a seeded random palette.
+    """
+    palette = None
+    if classes is None:
+        from mmseem.datasets.coco_panoptic_classes import (
+            COCO_PANOPTIC_CLASSES, COCO_PANOPTIC_THING_CLASSES)
+        classes = COCO_PANOPTIC_CLASSES
+        num_things = len(COCO_PANOPTIC_THING_CLASSES)
+        palette = _coco_panoptic_palette(len(classes))
+    classes = [str(c) for c in classes]
+    if palette is None:
+        palette = _seeded_palette(len(classes))
+    meta = {'classes': classes, 'palette': palette}
+    if num_things is not None:
+        meta['thing_classes'] = classes[:num_things]
+        meta['stuff_classes'] = classes[num_things:]
+    return meta
+
+
+def build_checkpoint(state_dict: Mapping[str, torch.Tensor],
+                     converted_from: str,
+                     dataset_meta: Optional[dict] = None) -> dict:
+    """Wrap a converted state dict as an mmengine checkpoint."""
+    from mmseem.version import __version__
+    return {
+        'state_dict': OrderedDict(state_dict),
+        'meta': {
+            'dataset_meta':
+            dataset_meta if dataset_meta is not None else
+            build_dataset_meta(),
+            'mmseem_version': str(__version__),
+            'converted_from': str(converted_from),
+        }
+    }
+
+
+def load_source(path: str, unsafe: bool = False) -> Mapping:
+    """Load an official file on CPU; ``weights_only`` unless ``unsafe``."""
+    try:
+        return torch.load(path, map_location='cpu', weights_only=not unsafe)
+    except Exception as e:  # pickle errors have many types
+        if unsafe:
+            raise
+        raise ValueError(
+            f'torch.load({path!r}, weights_only=True) failed: {e}\n'
+            f'If the file is a trusted training checkpoint that pickles '
+            f'other objects, pass --unsafe-load.') from e
+
+
+__all__ = [
+    'WRAPPER_PREFIXES', 'KEY_RENAMES', 'DERIVED_BUFFERS',
+    'CheckpointMismatchError', 'ConversionReport', 'extract_state_dict',
+    'strip_wrapper_prefix', 'rename_keys', 'convert_state_dict',
+    'shapes_of_model', 'load_manifest', 'select_prefix', 'build_dataset_meta',
+    'build_checkpoint', 'load_source'
+]

@@ -1,0 +1,86 @@
+"""Convert a released SEEM / X-Decoder checkpoint into an mmseem checkpoint.
+
+    python tools/model_converters/seem2mmseem.py SRC DST
+        (--config CONFIG | --manifest MANIFEST.json) [--unsafe-load]
+
+SRC is a released flat state dict (``seem_focalt_v1.pt``,
+``seem_focall_v1.pt``, ``seem_focal{t,l}_v0.pt``, ``xdecoder_focalt_last.pt``,
+``xdecoder_focall_last_oq101.pt``) or a training checkpoint (a dict with
+``model``/``state_dict``; keys may carry ``module.model.`` or ``model.``).
+The target keys come from the mmseem model built from ``--config`` or, before
+a model exists, from a key manifest (``tests/data/official_keys/*.json``).
+Any missing, unexpected or mis-shaped key is an error (exit code 1) that
+names the offenders. DST loads with ``mmengine.runner.load_checkpoint`` and
+``mmseg.apis.init_model(cfg, DST)``, also under ``weights_only=True``.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+try:  # run from a source checkout without `pip install -e .`
+    import mmseem  # noqa: F401
+except ModuleNotFoundError:
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Convert an official SEEM/X-Decoder checkpoint to mmseem')
+    parser.add_argument('src', help='official .pt file or training checkpoint')
+    parser.add_argument('dst', help='output mmseem checkpoint (.pth)')
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        '--config', help='mmseem config whose model gives the target keys')
+    target.add_argument(
+        '--manifest', help='key manifest JSON giving the target keys')
+    parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='load SRC with weights_only=False (trusted files only)')
+    return parser.parse_args(argv)
+
+
+def target_from_config(config_path):
+    """Build the mmseem model of ``config_path``; return its key table and
+    the names of its parameters."""
+    from mmengine.config import Config
+
+    from mmseem.models.utils.checkpoint_convert import shapes_of_model
+    from mmseem.registry import MODELS
+    from mmseem.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(config_path)
+    model = MODELS.build(cfg.model)
+    return shapes_of_model(model), [n for n, _ in model.named_parameters()]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmseem.models.utils.checkpoint_convert import (build_checkpoint,
+                                                        convert_state_dict,
+                                                        load_manifest,
+                                                        load_source)
+    try:
+        param_keys = None
+        if args.config:
+            target, param_keys = target_from_config(args.config)
+        else:
+            target = load_manifest(args.manifest)
+        source = load_source(args.src, unsafe=args.unsafe_load)
+        state_dict, report = convert_state_dict(
+            source, target, target_param_keys=param_keys)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    print(report.summary())
+    ckpt = build_checkpoint(state_dict, converted_from=osp.basename(args.src))
+    torch.save(ckpt, args.dst)
+    print(f'saved {args.dst}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

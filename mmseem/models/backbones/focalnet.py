@@ -1,0 +1,571 @@
+"""FocalNet: the image encoder of SEEM (Focal-T and Focal-L).
+
+Focal modulation networks (Yang et al., NeurIPS 2022) as used by SEEM /
+X-Decoder. Not in mmdet/mmseg. Two official variants exist and are both
+provided by :class:`FocalNet`, chosen with ``variant``:
+
+- ``'focal_dw'`` (Focal-T in SEEM): each block adds depth-wise 3x3 convs
+  ``dw1`` (before the modulation) and ``dw2`` (before the MLP); with
+  post-LN the norm follows each residual sum; conv stem 7x7/4, padding 3.
+- ``'focal'`` (Focal-L in SEEM): no depth-wise convs; with post-LN the
+  norm is applied to each branch before its residual sum
+  (``x + g1 * norm1(FM(x))``, ``x + g2 * norm2(MLP(x))``); conv stem
+  7x7/4, padding 2.
+
+Parameter names equal the official ones under the ``backbone.`` prefix,
+so a SEEM checkpoint loads with the prefix kept (``SEEM.backbone``).
+
+Input sizes: any ``H, W``. As in the official code each patch embedding
+zero-pads its input on the right/bottom to a multiple of its patch size, so
+the outputs have ``ceil(H / s)`` rows for stride ``s``. The segmentor pads
+images to a multiple of :attr:`FocalNet.size_divisibility` (32), which
+keeps every stage exact.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint
+from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import constant_init, trunc_normal_init
+from torch import Tensor
+
+from mmseem.registry import MODELS
+from .backbone_wrapper import ShapeSpec
+
+VARIANTS = ('focal_dw', 'focal')
+
+
+class Mlp(nn.Module):
+    """Two-layer MLP ``fc2(drop(GELU(fc1(x))))`` on ``[..., C]`` tokens.
+
+    Written here (not mmcv's FFN) to keep the official names ``fc1``/``fc2``.
+    """
+
+    def __init__(self, dim: int, hidden_dim: int, drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dim, dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class FocalModulation(nn.Module):
+    """Focal modulation (the token mixer that replaces self-attention).
+
+    ``f`` projects ``x`` into a query ``q``, a context ``ctx`` and
+    ``L + 1`` gates. ``L`` depth-wise conv + GELU layers (kernel
+    ``focal_window + focal_factor * l``) give hierarchical contexts, each
+    weighted by its gate and summed; the global context (GELU of the spatial
+    mean of the last level) is added with the last gate. The sum is divided
+    by ``L + 1`` if ``scaling_modulator``, mixed by the 1x1 conv ``h`` into
+    the modulator ``m``, and the output is ``proj(q * m)``.
+
+    Args:
+        dim (int): channels C.
+        focal_level (int): number of focal levels L.
+        focal_window (int): kernel size of the first focal level.
+        focal_factor (int): kernel growth per level.
+        proj_drop (float): dropout after ``proj``.
+        use_postln_in_modulation (bool): LayerNorm ``ln`` before ``proj``.
+        scaling_modulator (bool): divide the context by ``L + 1``.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 focal_level: int = 2,
+                 focal_window: int = 7,
+                 focal_factor: int = 2,
+                 proj_drop: float = 0.,
+                 use_postln_in_modulation: bool = False,
+                 scaling_modulator: bool = False) -> None:
+        super().__init__()
+        self.dim = dim
+        self.focal_level = focal_level
+        self.use_postln_in_modulation = use_postln_in_modulation
+        self.scaling_modulator = scaling_modulator
+
+        self.f = nn.Linear(dim, 2 * dim + focal_level + 1, bias=True)
+        self.h = nn.Conv2d(dim, dim, kernel_size=1, bias=True)
+        self.act = nn.GELU()
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+        self.focal_layers = nn.ModuleList()
+        for level in range(focal_level):
+            k = focal_window + focal_factor * level
+            self.focal_layers.append(
+                nn.Sequential(
+                    nn.Conv2d(
+                        dim,
+                        dim,
+                        kernel_size=k,
+                        padding=k // 2,
+                        groups=dim,
+                        bias=False), nn.GELU()))
+        if use_postln_in_modulation:
+            self.ln = nn.LayerNorm(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Args: x [B, H, W, C]. Returns [B, H, W, C]."""
+        C = x.shape[-1]
+        x = self.f(x).permute(0, 3, 1, 2).contiguous()
+        q, ctx, gates = torch.split(x, (C, C, self.focal_level + 1), dim=1)
+
+        ctx_all = 0
+        for level, layer in enumerate(self.focal_layers):
+            ctx = layer(ctx)
+            ctx_all = ctx_all + ctx * gates[:, level:level + 1]
+        # global context: mean over H, then over W (official order)
+        ctx_global = self.act(ctx.mean(2, keepdim=True).mean(3, keepdim=True))
+        ctx_all = ctx_all + ctx_global * gates[:, self.focal_level:]
+        if self.scaling_modulator:
+            ctx_all = ctx_all / (self.focal_level + 1)
+
+        out = (q * self.h(ctx_all)).permute(0, 2, 3, 1).contiguous()
+        if self.use_postln_in_modulation:
+            out = self.ln(out)
+        return self.proj_drop(self.proj(out))
+
+
+class FocalModulationBlock(nn.Module):
+    """One FocalNet block: focal modulation + MLP, each with a residual.
+
+    Tokens ``[B, H*W, C]``; ``H, W`` are given to :meth:`forward`.
+    ``variant`` selects the official block (see the module docstring);
+    ``use_postln`` selects post- vs pre-normalisation; ``gamma_1/gamma_2``
+    are layer-scale vectors (initialised to ``layerscale_value``) when
+    ``use_layerscale``, else the constant 1.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 variant: str = 'focal_dw',
+                 mlp_ratio: float = 4.,
+                 drop: float = 0.,
+                 drop_path: float = 0.,
+                 focal_level: int = 2,
+                 focal_window: int = 9,
+                 use_postln: bool = False,
+                 use_postln_in_modulation: bool = False,
+                 scaling_modulator: bool = False,
+                 use_layerscale: bool = False,
+                 layerscale_value: float = 1e-4) -> None:
+        super().__init__()
+        self.variant = variant
+        self.use_postln = use_postln
+        self.use_layerscale = use_layerscale
+        depthwise = variant == 'focal_dw'
+        if depthwise:
+            self.dw1 = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+        self.norm1 = nn.LayerNorm(dim)
+        self.modulation = FocalModulation(
+            dim,
+            focal_level=focal_level,
+            focal_window=focal_window,
+            proj_drop=drop,
+            use_postln_in_modulation=use_postln_in_modulation,
+            scaling_modulator=scaling_modulator)
+        if depthwise:
+            self.dw2 = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. \
+            else nn.Identity()
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
+        if use_layerscale:
+            self.gamma_1 = nn.Parameter(layerscale_value * torch.ones(dim))
+            self.gamma_2 = nn.Parameter(layerscale_value * torch.ones(dim))
+        else:
+            self.gamma_1 = 1.0
+            self.gamma_2 = 1.0
+
+    @staticmethod
+    def _add_dwconv(conv: nn.Conv2d, x: Tensor, H: int, W: int) -> Tensor:
+        """``x + conv(x)`` on tokens [B, H*W, C]."""
+        B, L, C = x.shape
+        x = x.view(B, H, W, C).permute(0, 3, 1, 2).contiguous()
+        x = x + conv(x)
+        return x.permute(0, 2, 3, 1).contiguous().view(B, L, C)
+
+    def forward(self, x: Tensor, H: int, W: int) -> Tensor:
+        """Args: x [B, H*W, C]. Returns [B, H*W, C]."""
+        B, L, C = x.shape
+        if L != H * W:
+            raise ValueError(f'got {L} tokens for a {H}x{W} map')
+        if self.variant == 'focal_dw':
+            x = self._add_dwconv(self.dw1, x, H, W)
+        shortcut = x
+        if not self.use_postln:
+            x = self.norm1(x)
+        x = self.modulation(x.view(B, H, W, C)).view(B, L, C)
+
+        if self.variant == 'focal_dw':
+            x = shortcut + self.drop_path(self.gamma_1 * x)
+            if self.use_postln:
+                x = self.norm1(x)
+            x = self._add_dwconv(self.dw2, x, H, W)
+            if self.use_postln:
+                x = x + self.drop_path(self.gamma_2 * self.mlp(x))
+                x = self.norm2(x)
+            else:
+                x = x + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x)))
+        else:
+            if self.use_postln:
+                x = self.norm1(x)
+            x = shortcut + self.drop_path(self.gamma_1 * x)
+            if self.use_postln:
+                x = x + self.drop_path(self.gamma_2 * self.norm2(self.mlp(x)))
+            else:
+                x = x + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x)))
+        return x
+
+
+class PatchEmbed(nn.Module):
+    """Patch embedding / patch merging: conv ``proj`` + optional LN ``norm``.
+
+    Zero-pads ``[B, C, H, W]`` on the right/bottom to a multiple of
+    ``patch_size`` first. With ``use_conv_embed`` the conv is overlapping:
+    7x7 stride 4 for the stem (padding ``stem_padding``), 3x3 stride 2
+    padding 1 otherwise; else a non-overlapping ``patch_size`` conv.
+    """
+
+    def __init__(self,
+                 patch_size: int = 4,
+                 in_chans: int = 3,
+                 embed_dim: int = 96,
+                 use_norm: bool = True,
+                 use_conv_embed: bool = False,
+                 is_stem: bool = False,
+                 stem_padding: int = 3) -> None:
+        super().__init__()
+        self.patch_size = (patch_size, patch_size)
+        self.embed_dim = embed_dim
+        if use_conv_embed:
+            if is_stem:
+                kernel, stride, padding = 7, 4, stem_padding
+            else:
+                kernel, stride, padding = 3, 2, 1
+            self.proj = nn.Conv2d(
+                in_chans, embed_dim, kernel, stride=stride, padding=padding)
+        else:
+            self.proj = nn.Conv2d(
+                in_chans, embed_dim, patch_size, stride=patch_size)
+        self.norm = nn.LayerNorm(embed_dim) if use_norm else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Args: x [B, C_in, H, W]. Returns [B, embed_dim, H', W']."""
+        H, W = x.shape[-2:]
+        ph, pw = self.patch_size
+        if W % pw != 0:
+            x = F.pad(x, (0, pw - W % pw))
+        if H % ph != 0:
+            x = F.pad(x, (0, 0, 0, ph - H % ph))
+        x = self.proj(x)
+        if self.norm is not None:
+            Hp, Wp = x.shape[-2:]
+            x = self.norm(x.flatten(2).transpose(1, 2))
+            x = x.transpose(1, 2).view(-1, self.embed_dim, Hp, Wp)
+        return x
+
+
+class BasicLayer(nn.Module):
+    """One FocalNet stage: ``blocks`` then an optional ``downsample``.
+
+    ``forward(x, H, W)`` returns ``(x_out, H, W, x_next, H_next, W_next)``
+    where ``x_out`` is the stage output and ``x_next`` the downsampled
+    tokens for the next stage (``x_out`` itself for the last stage).
+    """
+
+    def __init__(self,
+                 dim: int,
+                 depth: int,
+                 drop_path: Sequence[float],
+                 downsample: bool,
+                 use_conv_embed: bool = False,
+                 use_checkpoint: bool = False,
+                 **block_kwargs) -> None:
+        super().__init__()
+        self.use_checkpoint = use_checkpoint
+        self.blocks = nn.ModuleList([
+            FocalModulationBlock(dim, drop_path=drop_path[i], **block_kwargs)
+            for i in range(depth)
+        ])
+        if downsample:
+            self.downsample = PatchEmbed(
+                patch_size=2,
+                in_chans=dim,
+                embed_dim=2 * dim,
+                use_norm=True,
+                use_conv_embed=use_conv_embed,
+                is_stem=False)
+        else:
+            self.downsample = None
+
+    def forward(self, x: Tensor, H: int, W: int):
+        for blk in self.blocks:
+            if self.use_checkpoint and x.requires_grad:
+                x = torch.utils.checkpoint.checkpoint(
+                    blk, x, H, W, use_reentrant=False)
+            else:
+                x = blk(x, H, W)
+        if self.downsample is None:
+            return x, H, W, x, H, W
+        x_map = x.transpose(1, 2).reshape(x.shape[0], x.shape[-1], H, W)
+        x_down = self.downsample(x_map)
+        Hd, Wd = x_down.shape[-2:]
+        return x, H, W, x_down.flatten(2).transpose(1, 2), Hd, Wd
+
+
+@MODELS.register_module()
+class FocalNet(BaseModule):
+    """FocalNet backbone of SEEM, returning ``{'res2', ..., 'res5'}``.
+
+    SEEM-specific settings (from ``configs/seem/focal{t,l}_unicl_lang_v1``):
+    conv stem, post-LN, layer scale, scaling modulator, one LayerNorm
+    ``norm{i}`` per output. Output ``res{i+2}`` has stride ``4 * 2**i`` and
+    ``embed_dim * 2**i`` channels.
+
+    Args:
+        arch (str | dict): preset name (``'tiny'``: Focal-T, focal_dw,
+            96-d, depths 2-2-6-2, focal level 3; ``'large'``: Focal-L, focal,
+            192-d, depths 2-2-18-2, focal level 4; ``'test'``: 16-d,
+            depths 1-1-1-1, focal level 2, focal_dw) or a dict of the
+            arch keys below. Explicit (not None) arguments override it.
+        variant (str): ``'focal_dw'`` (official ``focal_dw.py``) or
+            ``'focal'`` (official ``focal.py``). See the module docstring.
+        embed_dim (int): channels of stage 1.
+        depths (Sequence[int]): blocks per stage.
+        focal_levels (Sequence[int]): focal levels per stage.
+        focal_windows (Sequence[int]): first focal kernel per stage.
+        in_channels (int): image channels.
+        patch_size (int): stem stride.
+        mlp_ratio (float): MLP hidden / embed ratio.
+        drop_rate (float): dropout.
+        drop_path_rate (float): stochastic depth, linearly increasing.
+        patch_norm (bool): LayerNorm after the stem.
+        use_conv_embed (bool): overlapping conv stem / downsampling.
+        use_postln (bool): post-normalisation in the blocks.
+        use_postln_in_modulation (bool): LayerNorm inside the modulation.
+        scaling_modulator (bool): divide the modulator by ``L + 1``.
+        use_layerscale (bool): learnable ``gamma_1``/``gamma_2``.
+        layerscale_value (float): initial layer-scale value.
+        out_indices (Sequence[int]): stages to output (0..3 -> res2..res5).
+        frozen_stages (int): -1 none; 0 the stem; k >= 2 the stem and
+            stages ``0..k-2`` (official semantics).
+        use_checkpoint (bool): activation checkpointing per block.
+        init_cfg (dict, optional): mmengine init config; when None,
+            Linear weights get trunc-normal(0.02) and LayerNorms (1, 0).
+
+    Attributes:
+        out_features (list[str]), out_channels (dict[str, int]),
+        strides (dict[str, int]), size_divisibility (int = 32).
+    """
+
+    arch_zoo = {
+        'tiny':
+        dict(
+            variant='focal_dw',
+            embed_dim=96,
+            depths=(2, 2, 6, 2),
+            focal_levels=(3, 3, 3, 3),
+            focal_windows=(3, 3, 3, 3)),
+        'large':
+        dict(
+            variant='focal',
+            embed_dim=192,
+            depths=(2, 2, 18, 2),
+            focal_levels=(4, 4, 4, 4),
+            focal_windows=(3, 3, 3, 3)),
+        'test':
+        dict(
+            variant='focal_dw',
+            embed_dim=16,
+            depths=(1, 1, 1, 1),
+            focal_levels=(2, 2, 2, 2),
+            focal_windows=(3, 3, 3, 3)),
+    }
+    arch_zoo['t'] = arch_zoo['tiny']
+    arch_zoo['l'] = arch_zoo['large']
+
+    size_divisibility = 32
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'tiny',
+                 variant: Optional[str] = None,
+                 embed_dim: Optional[int] = None,
+                 depths: Optional[Sequence[int]] = None,
+                 focal_levels: Optional[Sequence[int]] = None,
+                 focal_windows: Optional[Sequence[int]] = None,
+                 in_channels: int = 3,
+                 patch_size: int = 4,
+                 mlp_ratio: float = 4.,
+                 drop_rate: float = 0.,
+                 drop_path_rate: float = 0.3,
+                 patch_norm: bool = True,
+                 use_conv_embed: bool = True,
+                 use_postln: bool = True,
+                 use_postln_in_modulation: bool = False,
+                 scaling_modulator: bool = True,
+                 use_layerscale: bool = True,
+                 layerscale_value: float = 1e-4,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 frozen_stages: int = -1,
+                 use_checkpoint: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch.lower() not in self.arch_zoo:
+                raise ValueError(
+                    f'unknown FocalNet arch {arch!r}; choose one of '
+                    f'{sorted(self.arch_zoo)} or pass a dict')
+            preset = copy.deepcopy(self.arch_zoo[arch.lower()])
+        elif isinstance(arch, dict):
+            preset = dict(arch)
+        else:
+            raise TypeError(f'arch must be a str or dict, got {type(arch)}')
+        given = dict(
+            variant=variant,
+            embed_dim=embed_dim,
+            depths=depths,
+            focal_levels=focal_levels,
+            focal_windows=focal_windows)
+        cfg = {k: v if v is not None else preset.get(k) for k, v in
+               given.items()}
+        missing = [k for k, v in cfg.items() if v is None]
+        if missing:
+            raise ValueError(f'FocalNet arch is missing {missing}')
+        variant, embed_dim = cfg['variant'], int(cfg['embed_dim'])
+        depths = list(cfg['depths'])
+        focal_levels = list(cfg['focal_levels'])
+        focal_windows = list(cfg['focal_windows'])
+        if variant not in VARIANTS:
+            raise ValueError(
+                f'FocalNet variant must be one of {VARIANTS} (official '
+                f'focal_dw.py / focal.py), got {variant!r}')
+        num_layers = len(depths)
+        if len(focal_levels) != num_layers or \
+                len(focal_windows) != num_layers:
+            raise ValueError(
+                f'depths {depths}, focal_levels {focal_levels} and '
+                f'focal_windows {focal_windows} need one entry per stage')
+        if any(i < 0 or i >= num_layers for i in out_indices):
+            raise ValueError(
+                f'out_indices {list(out_indices)} must be in [0, '
+                f'{num_layers})')
+
+        self.variant = variant
+        self.embed_dim = embed_dim
+        self.depths = depths
+        self.num_layers = num_layers
+        self.out_indices = list(out_indices)
+        self.frozen_stages = frozen_stages
+
+        self.patch_embed = PatchEmbed(
+            patch_size=patch_size,
+            in_chans=in_channels,
+            embed_dim=embed_dim,
+            use_norm=patch_norm,
+            use_conv_embed=use_conv_embed,
+            is_stem=True,
+            stem_padding=3 if variant == 'focal_dw' else 2)
+        self.pos_drop = nn.Dropout(p=drop_rate)
+
+        dpr = torch.linspace(
+            0, drop_path_rate, sum(depths), device='cpu').tolist()
+        self.layers = nn.ModuleList()
+        for i in range(num_layers):
+            start = sum(depths[:i])
+            self.layers.append(
+                BasicLayer(
+                    dim=embed_dim * 2**i,
+                    depth=depths[i],
+                    drop_path=dpr[start:start + depths[i]],
+                    downsample=i < num_layers - 1,
+                    use_conv_embed=use_conv_embed,
+                    use_checkpoint=use_checkpoint,
+                    variant=variant,
+                    mlp_ratio=mlp_ratio,
+                    drop=drop_rate,
+                    focal_level=focal_levels[i],
+                    focal_window=focal_windows[i],
+                    use_postln=use_postln,
+                    use_postln_in_modulation=use_postln_in_modulation,
+                    scaling_modulator=scaling_modulator,
+                    use_layerscale=use_layerscale,
+                    layerscale_value=layerscale_value))
+
+        self.num_features = [embed_dim * 2**i for i in range(num_layers)]
+        for i in self.out_indices:
+            self.add_module(f'norm{i}', nn.LayerNorm(self.num_features[i]))
+
+        self.out_features: List[str] = [f'res{i + 2}' for i in
+                                        self.out_indices]
+        self.out_channels: Dict[str, int] = {
+            f'res{i + 2}': self.num_features[i]
+            for i in self.out_indices
+        }
+        self.strides: Dict[str, int] = {
+            f'res{i + 2}': patch_size * 2**i
+            for i in self.out_indices
+        }
+        self._freeze_stages()
+
+    def output_shape(self) -> Dict[str, ShapeSpec]:
+        """``{name: ShapeSpec(channels, stride)}`` like detectron2."""
+        return {
+            n: ShapeSpec(self.out_channels[n], self.strides[n])
+            for n in self.out_features
+        }
+
+    def init_weights(self) -> None:
+        """Official init (trunc-normal Linear, unit LayerNorm) or init_cfg."""
+        if self.init_cfg is not None:
+            super().init_weights()
+            return
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_init(m, std=.02, bias=0.)
+            elif isinstance(m, nn.LayerNorm):
+                constant_init(m, val=1.0, bias=0.)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            self.patch_embed.eval()
+            for p in self.patch_embed.parameters():
+                p.requires_grad = False
+        if self.frozen_stages >= 2:
+            self.pos_drop.eval()
+            for i in range(self.frozen_stages - 1):
+                self.layers[i].eval()
+                for p in self.layers[i].parameters():
+                    p.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    def forward(self, x: Tensor) -> Dict[str, Tensor]:
+        """Args: x [B, 3, H, W]. Returns ``{'res{i+2}': [B, C_i, H_i, W_i]}``
+        with ``H_i = ceil(H / stride_i)`` (see module docstring)."""
+        if x.dim() != 4:
+            raise ValueError(
+                f'FocalNet takes images [B, C, H, W], got shape '
+                f'{tuple(x.shape)}')
+        x = self.patch_embed(x)
+        Hs, Ws = x.shape[-2:]
+        x = self.pos_drop(x.flatten(2).transpose(1, 2))
+        outs = {}
+        for i, layer in enumerate(self.layers):
+            x_out, H, W, x, Hs, Ws = layer(x, Hs, Ws)
+            if i in self.out_indices:
+                x_out = getattr(self, f'norm{i}')(x_out)
+                outs[f'res{i + 2}'] = x_out.view(
+                    -1, H, W, self.num_features[i]).permute(0, 3, 1,
+                                                            2).contiguous()
+        return outs

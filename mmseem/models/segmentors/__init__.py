@@ -1,0 +1,3 @@
+from .seem import SEEM
+
+__all__ = ['SEEM']

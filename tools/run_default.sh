@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:-configs/baselines/mask2former_r18_8xb2-2k_synthetic.py}
-ITERS=${2:-600}
+ITERS=${2:-2000}
 WORK=${WORK_DIR:-work_dirs/default}
 VAL=$(( ITERS / 3 ))
 

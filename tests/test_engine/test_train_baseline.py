@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-CONFIG_NAME = 'mask2former_r18_8xb2-2k_synthetic'
+CONFIG_NAME = 'mask2former_r18_8xb2-2k_synthetic.py'
 
 
 def _installed_mim_dir():
@@ -100,7 +100,7 @@ def test_mim_test_and_init_model(trained):
         'from mim.utils import get_installed_path;'
         'import os.path as osp;'
         "cfg = osp.join(get_installed_path('mmseem'), '.mim', 'configs', "
-        f"'baselines', '{CONFIG_NAME}.py');"
+        f"'baselines', '{CONFIG_NAME}');"
         "m = init_model(cfg, 'wd/iter_2.pth', device='cpu');"
         "print('CLASSES', len(m.dataset_meta['classes']))")
     out = _run([sys.executable, '-c', code], cwd=ws)

@@ -245,7 +245,7 @@ def test_build_checkpoint_loads_with_mmengine(tmp_path):
 
 
 SEEM_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'seem',
-                                         'seem_focalt_*.py')))
+                                         'seem_focalt*.py')))
 
 
 @pytest.mark.skipif(
@@ -277,3 +277,17 @@ def test_convert_into_mmseem_model():
     model.load_state_dict(out, strict=True)
     k = 'sem_seg_head.predictor.lang_encoder.logit_scale'
     assert torch.equal(model.state_dict()[k], out[k])
+
+    # ... and the converted full-size model runs (open-vocabulary panoptic)
+    from mmdet.structures import DetDataSample
+    model.eval()
+    model.set_vocabulary(['dog', 'cat'], ['sky'])
+    img = torch.randint(0, 256, (3, 64, 64), generator=torch.Generator()
+                        .manual_seed(0)).float()
+    data = model.data_preprocessor(
+        dict(inputs=[img], data_samples=[DetDataSample(
+            metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64)))]), False)
+    with torch.no_grad():
+        res = model.predict(data['inputs'], data['data_samples'])[0]
+    assert res.pred_panoptic_seg.sem_seg.shape == (1, 64, 64)
+    assert res.pred_sem_seg.data.max() < 3

@@ -1,0 +1,577 @@
+"""Interactive prompt simulator for SEEM's spatial (visual-prompt) training.
+
+SEEM-specific, not in mmdet/mmseg. SEEM learns visual prompts by simulating
+a user from ground-truth masks:
+
+1. *Initial prompt* (official ``datasets/visual_sampler/sampler.py``
+   ``ShapeSampler``): per image, shuffle the instances and keep up to
+   ``max_instances`` (``STROKE_SAMPLER.MAX_CANDIDATE``, 10 in the official
+   training recipe ``assets/readmes/TRAIN.md``); draw for each one shape,
+   chosen among point / polygon / scribble / circle with p = 0.25 each
+   (``CANDIDATE_PROBS``), plus ``box`` which this simulator adds (p = 0 by
+   default). An instance whose mask has fewer than 10 pixels, or whose drawn
+   shape is empty, becomes type ``'none'`` with a zeroed GT mask.
+2. *Corrective rounds* (official ``seem_model_v1.py``
+   ``prepare_next_spaital_mask``): the model runs ``randint(0, max_rounds)``
+   rounds without gradient (``MODEL.DECODER.SPATIAL.MAX_ITER``, 5 in
+   ``TRAIN.md``); after each, :meth:`InteractivePromptSimulator.next_click`
+   adds one click per prompt at the distance-transform maximum of the larger
+   error region (false negatives -> positive click, false positives ->
+   negative click), dilated by ``3 x 3``, except for prompts whose IoU is
+   already >= 0.925.
+
+This module is the prompt side only; the model owns the no-grad loop.
+Randomness comes from a ``numpy.random.Generator`` (or a seed, or a
+``torch.Generator``) so sampling is reproducible.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+
+from mmseem.registry import TASK_UTILS
+from mmseem.structures.visual_prompts import click_mask
+
+__all__ = ['InteractivePromptSimulator', 'corrective_click']
+
+GeneratorLike = Union[None, int, np.random.Generator, torch.Generator]
+
+# Free-form stroke presets of the official scribble / circle samplers
+# (datasets/visual_sampler/scribble.py, circle.py): number of control
+# vertices, head speed / acceleration (speed, angle), brush width, and the
+# random move applied to the whole stroke and to some of its vertices.
+STROKE_PRESETS = {
+    'rand_curve':
+    dict(vertices=(10, 30),
+         head_speed=20,
+         head_acc=(15, 0.5),
+         brush=(3, 10),
+         move_ratio=0.5,
+         point_move=3,
+         init_speed=6),
+    'rand_curve_small':
+    dict(vertices=(6, 22),
+         head_speed=12,
+         head_acc=(8, 0.5),
+         brush=(2.5, 5),
+         move_ratio=0.5,
+         point_move=1.5,
+         init_speed=3),
+    'object_like':
+    dict(vertices=(5, 30),
+         head_speed=15,
+         head_acc=(10, 1.5),
+         brush=(20, 50),
+         move_ratio=0.5,
+         point_move=10,
+         init_speed=10),
+    'object_like_middle':
+    dict(vertices=(5, 15),
+         head_speed=8,
+         head_acc=(4, 1.5),
+         brush=(20, 50),
+         move_ratio=0.5,
+         point_move=5,
+         init_speed=10),
+    'object_like_small':
+    dict(vertices=(5, 20),
+         head_speed=7,
+         head_acc=(3.5, 1.5),
+         brush=(10, 30),
+         move_ratio=0.5,
+         point_move=5,
+         init_speed=4),
+}
+
+SHAPES = ('point', 'polygon', 'scribble', 'circle', 'box')
+
+
+def _rng(generator: GeneratorLike) -> np.random.Generator:
+    """A numpy Generator from a Generator / seed / torch.Generator."""
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, torch.Generator):
+        seed = int(torch.randint(0, 2**62, (1, ), generator=generator).item())
+        return np.random.default_rng(seed)
+    if generator is None or isinstance(generator, (int, np.integer)):
+        return np.random.default_rng(generator)
+    raise TypeError(
+        f'generator must be a numpy.random.Generator, torch.Generator, int '
+        f'seed or None; got {type(generator)}')
+
+
+def _as_bool_np(x, what: str) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x)
+    if x.dtype != bool:
+        raise TypeError(
+            f'{what} must be a bool mask; got dtype {x.dtype} (threshold '
+            f'it first, e.g. logits.sigmoid() > 0.5 or mask > 0)')
+    return x
+
+
+def corrective_click(
+        pred: Union[np.ndarray, torch.Tensor],
+        gt: Union[np.ndarray, torch.Tensor],
+        prev: Union[np.ndarray, torch.Tensor, None] = None,
+        iou_thr: float = 0.925) -> Optional[Tuple[int, int, bool]]:
+    """The next simulated click for one prompt (official "best" mode).
+
+    Args:
+        pred (array | Tensor): ``[H, W]`` bool predicted mask.
+        gt (array | Tensor): ``[H, W]`` bool ground-truth mask.
+        prev (array | Tensor, optional): ``[H, W]`` bool pixels already
+            covered by the prompt's positive or negative masks; excluded
+            from the error regions.
+        iou_thr (float): no click once ``IoU(pred, gt) >= iou_thr``.
+
+    Returns:
+        ``(y, x, is_positive)`` or None. The error regions are false
+        negatives ``gt & ~pred & ~prev`` and false positives
+        ``~gt & pred & ~prev``; the click is positive iff the false-negative
+        area is strictly larger (ties go negative, as official), and lies at
+        the maximum of the Euclidean distance transform of the chosen region
+        (image border counts as outside the region; first maximum in
+        row-major order). None when the IoU is high enough or the chosen
+        region is empty (official would then click pixel (0, 0)).
+    """
+    pred = _as_bool_np(pred, 'pred')
+    gt = _as_bool_np(gt, 'gt')
+    if pred.ndim != 2 or pred.shape != gt.shape:
+        raise ValueError(
+            f'pred and gt must be [H, W] masks of the same size; got '
+            f'{pred.shape} and {gt.shape} (resize pred to the GT size)')
+    prev = np.zeros_like(gt) if prev is None else _as_bool_np(prev, 'prev')
+    if prev.shape != gt.shape:
+        raise ValueError(f'prev must have the GT size {gt.shape}; got '
+                         f'{prev.shape}')
+    union = (gt | pred).sum()
+    iou = (gt & pred).sum() / (union + 1e-8)
+    if iou >= iou_thr:
+        return None
+    fn = gt & ~pred & ~prev
+    fp = ~gt & pred & ~prev
+    positive = bool(fn.sum() > fp.sum())
+    region = fn if positive else fp
+    if not region.any():
+        return None
+    padded = np.pad(region.astype(np.uint8), 1)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2,
+                                 cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return int(y), int(x), positive
+
+
+def _bezier_closed_curve(points: np.ndarray,
+                         rad: float = 0.2,
+                         edgy: float = 0.05,
+                         num: int = 100) -> np.ndarray:
+    """Smooth closed curve through ``points`` ([n, 2] xy), as ``[m, 2]``.
+
+    Official polygon sampler (``polygon.py`` ``get_bezier_curve``): sort the
+    points by angle around their mean, close the ring, and join neighbours by
+    cubic Bezier segments whose inner control points leave each vertex along
+    a blend (weight ``arctan(edgy)/pi + 0.5``) of its incoming and outgoing
+    edge directions, at ``rad`` times the segment length.
+    """
+    centred = points - points.mean(0)
+    ring = points[np.argsort(np.arctan2(centred[:, 0], centred[:, 1]))]
+    ring = np.concatenate([ring, ring[:1]])
+    delta = np.diff(ring, axis=0)
+    ang = np.arctan2(delta[:, 1], delta[:, 0])
+    ang = np.where(ang < 0, ang + 2 * np.pi, ang)
+    prev_ang = np.roll(ang, 1)
+    p = np.arctan(edgy) / np.pi + 0.5
+    wrap = (np.abs(prev_ang - ang) > np.pi) * np.pi
+    ang = p * ang + (1 - p) * prev_ang + wrap
+    ang = np.append(ang, ang[0])
+    t = np.linspace(0, 1, num)[:, None]
+    curves = []
+    for i in range(len(ring) - 1):
+        p0, p3 = ring[i], ring[i + 1]
+        r = rad * np.linalg.norm(p3 - p0)
+        p1 = p0 + r * np.array([np.cos(ang[i]), np.sin(ang[i])])
+        p2 = p3 + r * np.array(
+            [np.cos(ang[i + 1] + np.pi),
+             np.sin(ang[i + 1] + np.pi)])
+        curves.append((1 - t)**3 * p0 + 3 * (1 - t)**2 * t * p1 + 3 *
+                      (1 - t) * t**2 * p2 + t**3 * p3)
+    return np.concatenate(curves)
+
+
+def _free_form_strokes(init_xy: np.ndarray, size: Tuple[int, int],
+                       preset: dict, rng: np.random.Generator) -> np.ndarray:
+    """Free-form brush strokes starting at ``init_xy`` ([S, 2]) -> [H, W].
+
+    Official ``mask_generators.py`` ``get_mask_by_input_strokes`` (the
+    free-form inpainting-mask generator of Yu et al.): a random walk of
+    control vertices with accelerating head speed/angle, then the whole
+    stroke is shifted by a random velocity and half of its vertices jitter;
+    lines of the brush width join the vertices, with a disk on each.
+    Numpy's ``randint`` on the float presets truncates the bounds, as here.
+    """
+    h, w = size
+    canvas = np.zeros((h, w), dtype=np.uint8)
+    d_speed, d_angle = preset['head_acc']
+    jitter = int(preset['point_move'])
+    for x0, y0 in init_xy:
+        width = int(
+            rng.integers(int(preset['brush'][0]), int(preset['brush'][1])))
+        n_vertex = int(rng.integers(*preset['vertices']))
+        angle = rng.uniform(0, 2 * np.pi)
+        speed = rng.uniform(0, preset['head_speed'])
+        xs, ys = [float(x0)], [float(y0)]
+        for _ in range(n_vertex):
+            speed = float(
+                np.clip(speed + rng.uniform(-d_speed, d_speed), 0,
+                        preset['head_speed']))
+            angle += rng.uniform(-d_angle, d_angle)
+            xs.append(xs[-1] + speed * math.sin(angle))
+            ys.append(ys[-1] + speed * math.cos(angle))
+        xs, ys = np.array(xs), np.array(ys)
+        # shift the whole stroke by a random velocity
+        v_speed = abs(rng.normal(0, preset['init_speed'] / 2))
+        v_angle = rng.uniform(0, 2 * np.pi)
+        xs += int(v_speed * math.cos(v_angle))
+        ys += int(v_speed * math.sin(v_angle))
+        moved = rng.permutation(len(xs))[:int(len(xs) * preset['move_ratio'])]
+        if jitter > 0:
+            for i in moved:
+                xs[i] += rng.integers(-jitter, jitter)
+                ys[i] += rng.integers(-jitter, jitter)
+        pts = np.round(np.stack([xs, ys], 1)).astype(np.int64)
+        pts = pts.clip(-4 * max(h, w), 4 * max(h, w)).astype(np.int32)
+        for a, b in zip(pts[:-1], pts[1:]):
+            cv2.line(canvas,
+                     tuple(map(int, a)),
+                     tuple(map(int, b)),
+                     1,
+                     thickness=max(width, 1))
+        radius = width // 2 - 1
+        if radius >= 0:
+            for c in pts:
+                cv2.circle(canvas, tuple(map(int, c)), radius, 1, -1)
+    return canvas > 0
+
+
+@TASK_UTILS.register_module()
+class InteractivePromptSimulator:
+    """Simulates user visual prompts from GT masks for SEEM training.
+
+    Args:
+        max_instances (int): instances prompted per image
+            (official ``STROKE_SAMPLER.MAX_CANDIDATE``; 10 in TRAIN.md).
+        shape_probs (dict): probability of each shape among ``point``,
+            ``polygon``, ``scribble``, ``circle`` (official, 0.25 each) and
+            ``box`` (added here, default 0); normalised to sum to 1.
+        max_points (int): a point prompt has 1..max_points random GT pixels
+            (official ``POINT.NUM_POINTS`` = 20), undilated.
+        max_polygon_points (int): a polygon is a closed Bezier curve through
+            1..N random GT pixels (official ``POLYGON.MAX_POINTS`` = 9).
+        max_scribble_strokes (int): 1..N thin strokes (``SCRIBBLE``, 5).
+        max_circle_strokes (int): 1..N thick strokes (``CIRCLE``, 5).
+        scribble_presets, circle_presets (dict): preset name -> probability
+            (official rand_curve/_small 0.5 each; object_like/_middle/_small
+            1/3 each).
+        min_area (int): instances with fewer GT pixels get no prompt
+            (``'none'``), official 10.
+        polygon_in_mask (bool): keep only the polygon-curve pixels inside
+            the GT mask. The official curve may leave a non-convex mask; we
+            default to True so every positive prompt pixel is on the object
+            (falls back to the sampled vertices if nothing is left). Set
+            False for the official behaviour.
+        max_rounds (int): corrective rounds drawn in ``0..max_rounds``
+            (official ``SPATIAL.MAX_ITER``; 5 in TRAIN.md).
+        iou_thr (float): no corrective click once IoU >= this (0.925).
+        click_radius (int): corrective click half-size; 1 = official 3x3.
+    """
+
+    def __init__(self,
+                 max_instances: int = 10,
+                 shape_probs: Optional[Dict[str, float]] = None,
+                 max_points: int = 20,
+                 max_polygon_points: int = 9,
+                 max_scribble_strokes: int = 5,
+                 max_circle_strokes: int = 5,
+                 scribble_presets: Optional[Dict[str, float]] = None,
+                 circle_presets: Optional[Dict[str, float]] = None,
+                 min_area: int = 10,
+                 polygon_in_mask: bool = True,
+                 max_rounds: int = 5,
+                 iou_thr: float = 0.925,
+                 click_radius: int = 1):
+        if shape_probs is None:
+            shape_probs = dict(point=0.25,
+                               polygon=0.25,
+                               scribble=0.25,
+                               circle=0.25,
+                               box=0.)
+        self.shape_names, self.shape_probs = self._check_probs(
+            shape_probs, SHAPES, 'shape_probs')
+        if scribble_presets is None:
+            scribble_presets = dict(rand_curve=0.5, rand_curve_small=0.5)
+        if circle_presets is None:
+            circle_presets = dict(object_like=1 / 3,
+                                  object_like_middle=1 / 3,
+                                  object_like_small=1 / 3)
+        self.scribble_presets = self._check_probs(scribble_presets,
+                                                  STROKE_PRESETS,
+                                                  'scribble_presets')
+        self.circle_presets = self._check_probs(circle_presets, STROKE_PRESETS,
+                                                'circle_presets')
+        for name, val in dict(max_instances=max_instances,
+                              max_points=max_points,
+                              max_polygon_points=max_polygon_points,
+                              max_scribble_strokes=max_scribble_strokes,
+                              max_circle_strokes=max_circle_strokes,
+                              min_area=min_area).items():
+            if int(val) != val or val < 1:
+                raise ValueError(f'{name} must be a positive int; got {val}')
+        if int(max_rounds) != max_rounds or max_rounds < 0:
+            raise ValueError(
+                f'max_rounds must be a non-negative int; got {max_rounds}')
+        if not 0 < iou_thr <= 1:
+            raise ValueError(f'iou_thr must be in (0, 1]; got {iou_thr}')
+        self.max_instances = int(max_instances)
+        self.max_points = int(max_points)
+        self.max_polygon_points = int(max_polygon_points)
+        self.max_scribble_strokes = int(max_scribble_strokes)
+        self.max_circle_strokes = int(max_circle_strokes)
+        self.min_area = int(min_area)
+        self.polygon_in_mask = polygon_in_mask
+        self.max_rounds = int(max_rounds)
+        self.iou_thr = float(iou_thr)
+        self.click_radius = int(click_radius)
+
+    @staticmethod
+    def _check_probs(probs: Dict[str, float], known: Sequence[str],
+                     what: str) -> Tuple[List[str], np.ndarray]:
+        if not isinstance(probs, dict) or not probs:
+            raise TypeError(f'{what} must be a non-empty dict name -> '
+                            f'probability; got {probs!r}')
+        unknown = sorted(set(probs) - set(known))
+        if unknown:
+            raise ValueError(f'{what} has unknown names {unknown}; known: '
+                             f'{sorted(known)}')
+        names = list(probs)
+        p = np.array([float(probs[n]) for n in names])
+        if not np.all(np.isfinite(p)) or (p < 0).any() or p.sum() <= 0:
+            raise ValueError(f'{what} must be non-negative with a positive '
+                             f'sum; got {probs}')
+        return names, p / p.sum()
+
+    # ------------------------------------------------------------------
+    # initial prompts
+    def sample(self,
+               gt_masks: Union[torch.Tensor, np.ndarray],
+               gt_boxes: Union[torch.Tensor, np.ndarray, None] = None,
+               generator: GeneratorLike = None) -> dict:
+        """Draw one initial prompt for up to ``max_instances`` instances.
+
+        Args:
+            gt_masks (Tensor): ``[N, H, W]`` bool instance masks.
+            gt_boxes (Tensor, optional): ``[N, 4]`` xyxy boxes; default the
+                tight mask boxes (``x2 = max_x + 1``, as detectron2).
+            generator: numpy Generator / int seed / torch.Generator.
+
+        Returns:
+            dict: ``gt_masks`` ``[K, H, W]`` bool (zeroed for ``'none'``),
+            ``pos_masks`` ``[K, H, W]`` bool drawn prompts, ``neg_masks``
+            all False, ``types`` (K shape names or ``'none'``), ``indices``
+            ``[K]`` long into the input instances. With no instance, K = 1
+            with an empty ``'none'`` entry (index -1), as official.
+        """
+        rng = _rng(generator)
+        device = gt_masks.device if isinstance(gt_masks,
+                                               torch.Tensor) else 'cpu'
+        masks = _as_bool_np(gt_masks, 'gt_masks')
+        if masks.ndim != 3:
+            raise ValueError(f'gt_masks must be [N, H, W]; got shape '
+                             f'{masks.shape}')
+        n, h, w = masks.shape
+        if gt_boxes is None:
+            boxes = np.stack([self._mask_box(m) for m in masks]) if n else \
+                np.zeros((0, 4))
+        else:
+            boxes = gt_boxes.detach().cpu().numpy() if isinstance(
+                gt_boxes, torch.Tensor) else np.asarray(gt_boxes)
+            if boxes.shape != (n, 4):
+                raise ValueError(f'gt_boxes must be [{n}, 4] (one xyxy box '
+                                 f'per mask); got {boxes.shape}')
+        if n == 0:
+            empty = torch.zeros((1, h, w), dtype=torch.bool, device=device)
+            return dict(gt_masks=empty,
+                        pos_masks=empty.clone(),
+                        neg_masks=empty.clone(),
+                        types=['none'],
+                        indices=torch.full((1, ), -1, dtype=torch.long))
+        order = rng.permutation(n)[:self.max_instances]
+        shapes = rng.choice(len(self.shape_names),
+                            size=len(order),
+                            p=self.shape_probs)
+        out_gt, out_pos, types = [], [], []
+        for idx, s in zip(order, shapes):
+            shape = self.shape_names[s]
+            gt = masks[idx]
+            drawn = self.draw(shape, gt, boxes[idx], rng)
+            if not drawn.any():
+                gt = np.zeros_like(gt)
+                shape = 'none'
+            out_gt.append(gt)
+            out_pos.append(drawn)
+            types.append(shape)
+        pos = torch.from_numpy(np.stack(out_pos)).to(device)
+        return dict(gt_masks=torch.from_numpy(np.stack(out_gt)).to(device),
+                    pos_masks=pos,
+                    neg_masks=torch.zeros_like(pos),
+                    types=types,
+                    indices=torch.from_numpy(order.astype(np.int64)))
+
+    @staticmethod
+    def _mask_box(mask: np.ndarray) -> np.ndarray:
+        ys, xs = np.nonzero(mask)
+        if len(ys) == 0:
+            return np.zeros(4)
+        return np.array(
+            [xs.min(), ys.min(),
+             xs.max() + 1, ys.max() + 1], dtype=np.float64)
+
+    def draw(self, shape: str, mask: np.ndarray, box: np.ndarray,
+             rng: np.random.Generator) -> np.ndarray:
+        """Draw one prompt of ``shape`` for a bool ``[H, W]`` GT mask."""
+        area = int(mask.sum())
+        if area < self.min_area:
+            return np.zeros_like(mask)
+        if shape == 'point':
+            return self._draw_point(mask, area, rng)
+        if shape == 'polygon':
+            return self._draw_polygon(mask, box, area, rng)
+        if shape == 'scribble':
+            return self._draw_strokes(mask, area, self.max_scribble_strokes,
+                                      self.scribble_presets, rng, False)
+        if shape == 'circle':
+            return self._draw_strokes(mask, area, self.max_circle_strokes,
+                                      self.circle_presets, rng, True)
+        if shape == 'box':
+            return self._draw_box(mask, box)
+        raise ValueError(f'unknown shape {shape!r}; known: {SHAPES}')
+
+    @staticmethod
+    def _pick_pixels(mask: np.ndarray, n: int,
+                     rng: np.random.Generator) -> Tuple[np.ndarray, ...]:
+        flat = np.flatnonzero(mask)
+        sel = flat[rng.choice(len(flat), size=min(n, len(flat)),
+                              replace=False)]
+        return np.unravel_index(sel, mask.shape)
+
+    def _draw_point(self, mask, area, rng):
+        num = int(rng.integers(1, min(self.max_points, area) + 1))
+        out = np.zeros_like(mask)
+        out[self._pick_pixels(mask, num, rng)] = True
+        return out
+
+    def _draw_polygon(self, mask, box, area, rng):
+        h, w = mask.shape
+        x1, y1, x2, y2 = (int(v) for v in box)
+        x1, y1 = max(x1, 0), max(y1, 0)
+        x2, y2 = min(x2, w), min(y2, h)
+        crop = mask[y1:y2, x1:x2]
+        if not crop.any():
+            return np.zeros_like(mask)
+        bh, bw = crop.shape
+        num = int(rng.integers(1, min(self.max_polygon_points, area) + 1))
+        rows, cols = self._pick_pixels(crop, num, rng)
+        # official normalisation: x / (w + 1), y / (h + 1), rescaled by
+        # (w - 1), (h - 1) and truncated (a slight shrink towards the box's
+        # top-left corner, kept for fidelity)
+        pts = np.stack([cols / (bw + 1), rows / (bh + 1)], 1)
+        curve = _bezier_closed_curve(pts).clip(0, 1)
+        cc = (curve[:, 0] * (bw - 1)).astype(np.int64)
+        rr = (curve[:, 1] * (bh - 1)).astype(np.int64)
+        out = np.zeros_like(mask)
+        out[rr + y1, cc + x1] = True
+        if self.polygon_in_mask:
+            out &= mask
+            if not out.any():
+                out[rows + y1, cols + x1] = True
+        return out
+
+    def _draw_strokes(self, mask, area, max_strokes, presets, rng, circle):
+        names, probs = presets
+        preset = STROKE_PRESETS[names[rng.choice(len(names), p=probs)]]
+        if circle:  # official circle.py: min(randint(1, N), area)
+            num = min(int(rng.integers(1, max_strokes + 1)), area)
+        else:  # official scribble.py: randint(1, min(N, area))
+            num = int(rng.integers(1, min(max_strokes, area) + 1))
+        rows, cols = self._pick_pixels(mask, num, rng)
+        init = np.stack([cols, rows], 1).astype(np.float64)
+        return _free_form_strokes(init, mask.shape, preset, rng) & mask
+
+    @staticmethod
+    def _draw_box(mask, box):
+        h, w = mask.shape
+        x1, y1 = max(int(math.floor(box[0])), 0), max(int(math.floor(box[1])),
+                                                      0)
+        x2, y2 = min(int(math.ceil(box[2])), w), min(int(math.ceil(box[3])), h)
+        out = np.zeros_like(mask)
+        out[y1:y2, x1:x2] = True
+        return out
+
+    # ------------------------------------------------------------------
+    # corrective rounds
+    def num_rounds(self, generator: GeneratorLike = None) -> int:
+        """Number of no-grad corrective rounds, uniform in 0..max_rounds."""
+        return int(_rng(generator).integers(0, self.max_rounds + 1))
+
+    def next_click(self,
+                   pred_masks: torch.Tensor,
+                   gt_masks: torch.Tensor,
+                   prev_pos: torch.Tensor,
+                   prev_neg: torch.Tensor,
+                   prev_fp: Optional[torch.Tensor] = None) -> dict:
+        """Add one corrective click per prompt (official "best" mode).
+
+        Args:
+            pred_masks (Tensor): ``[K, H, W]`` bool predictions (e.g.
+                ``logits.sigmoid() > 0.5`` resized to the GT size).
+            gt_masks (Tensor): ``[K, H, W]`` bool GT masks.
+            prev_pos, prev_neg (Tensor): ``[K, H, W]`` bool current prompt
+                masks.
+            prev_fp (Tensor, optional): ``[K, H, W]`` accumulated
+                false-positive regions (official ``false_positive_mask``).
+
+        Returns:
+            dict: ``pos_masks``, ``neg_masks`` (previous | new 3x3 click of
+            the matching polarity) and ``false_positive_mask`` (previous |
+            this round's ``~gt & pred & ~prev``), all ``[K, H, W]`` bool on
+            the input device.
+        """
+        shapes = {t.shape for t in (pred_masks, gt_masks, prev_pos, prev_neg)}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 3:
+            raise ValueError(
+                f'pred_masks, gt_masks, prev_pos and prev_neg must all be '
+                f'[K, H, W] of one size; got {[tuple(s) for s in shapes]} '
+                f'(resize predictions to the GT size first)')
+        device = prev_pos.device
+        pred = _as_bool_np(pred_masks, 'pred_masks')
+        gt = _as_bool_np(gt_masks, 'gt_masks')
+        pos = _as_bool_np(prev_pos, 'prev_pos').copy()
+        neg = _as_bool_np(prev_neg, 'prev_neg').copy()
+        prev = pos | neg
+        fp = ~gt & pred & ~prev
+        if prev_fp is not None:
+            fp |= _as_bool_np(prev_fp, 'prev_fp')
+        size = gt.shape[1:]
+        for k in range(len(gt)):
+            click = corrective_click(pred[k], gt[k], prev[k], self.iou_thr)
+            if click is None:
+                continue
+            y, x, positive = click
+            target = pos if positive else neg
+            target[k] |= click_mask(y, x, size, self.click_radius, 'square')
+        return dict(pos_masks=torch.from_numpy(pos).to(device),
+                    neg_masks=torch.from_numpy(neg).to(device),
+                    false_positive_mask=torch.from_numpy(fp).to(device))

@@ -20,7 +20,7 @@ from ..layers.attention_mask import (QueryLayout, build_self_attn_mask,
 from ..layers.decoder_layers import (MLP, CrossAttentionLayer, FFNLayer,
                                      SelfAttentionLayer)
 from ..layers.memory_prompts import assign_memories, memory_cross_attn_mask
-from ..layers.visual_sampler import (VisualPrompts, check_prompt_masks,
+from ..layers.visual_sampler import (SampledPromptTokens, check_prompt_masks,
                                      sample_visual_prompts)
 
 __all__ = ['SEEMDecoder']
@@ -260,7 +260,7 @@ class SEEMDecoder(BaseModule):
     def _visual_prompts(self, extra, task, maps, mask_features, generator):
         bs = mask_features.shape[0]
         if 'refimg_tokens' in extra:
-            return VisualPrompts.from_dict(extra['refimg_tokens'], bs)
+            return SampledPromptTokens.from_dict(extra['refimg_tokens'], bs)
         if 'spatial_query_pos_mask' not in extra:
             raise ValueError(f"task '{task}' needs spatial_query_pos_mask "
                              '(or refimg_tokens) in extra')

@@ -4,13 +4,13 @@ from .decoder_layers import (MLP, CrossAttentionLayer, FFNLayer,
                              SelfAttentionLayer)
 from .memory_prompts import (assign_memories, memory_cross_attn_mask,
                              prev_mask_to_attn_mask)
-from .visual_sampler import (VisualPrompts, check_prompt_masks,
+from .visual_sampler import (SampledPromptTokens, check_prompt_masks,
                              sample_prompt_points, sample_visual_prompts)
 
 __all__ = [
     'QueryLayout', 'build_self_attn_mask', 'cross_attn_order',
     'self_attn_order', 'MLP', 'CrossAttentionLayer', 'FFNLayer',
     'SelfAttentionLayer', 'assign_memories', 'memory_cross_attn_mask',
-    'prev_mask_to_attn_mask', 'VisualPrompts', 'check_prompt_masks',
+    'prev_mask_to_attn_mask', 'SampledPromptTokens', 'check_prompt_masks',
     'sample_prompt_points', 'sample_visual_prompts'
 ]

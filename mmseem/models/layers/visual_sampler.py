@@ -40,7 +40,7 @@ from mmcv.ops import point_sample
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
-__all__ = ['sample_prompt_points', 'VisualPrompts', 'check_prompt_masks',
+__all__ = ['sample_prompt_points', 'SampledPromptTokens', 'check_prompt_masks',
            'sample_visual_prompts']
 
 
@@ -81,7 +81,7 @@ def sample_prompt_points(
 
 
 @dataclass
-class VisualPrompts:
+class SampledPromptTokens:
     """Output of the visual sampler (P = max #prompts over the batch).
 
     Attributes:
@@ -113,7 +113,7 @@ class VisualPrompts:
             src_spatial_indices=list(self.level_prompt_ids))
 
     @classmethod
-    def from_dict(cls, d: Dict, batch_size: int) -> 'VisualPrompts':
+    def from_dict(cls, d: Dict, batch_size: int) -> 'SampledPromptTokens':
         """Inverse of :meth:`to_dict`; a batch of 1 is broadcast."""
         missing = {
             'spatial_query_pos', 'spatial_query_neg', 'src_spatial_queries',
@@ -227,7 +227,7 @@ def sample_visual_prompts(pos_masks: List[Tensor],
                           pn_indicator: Tensor,
                           max_spatial_len: Sequence[int],
                           generator: Optional[torch.Generator] = None
-                          ) -> VisualPrompts:
+                          ) -> SampledPromptTokens:
     """Run the visual sampler.
 
     Args:
@@ -243,7 +243,7 @@ def sample_visual_prompts(pos_masks: List[Tensor],
         generator (torch.Generator, optional): Random source.
 
     Returns:
-        VisualPrompts
+        SampledPromptTokens
     """
     pos_embeds = _mean_vectors(pos_masks, mask_features, max_spatial_len[-1],
                                generator)
@@ -276,4 +276,4 @@ def sample_visual_prompts(pos_masks: List[Tensor],
         tokens.append(tok)
         paddings.append(ids < 0)
         prompt_ids.append(ids)
-    return VisualPrompts(pos_embeds, neg_embeds, tokens, paddings, prompt_ids)
+    return SampledPromptTokens(pos_embeds, neg_embeds, tokens, paddings, prompt_ids)

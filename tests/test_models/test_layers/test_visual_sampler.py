@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mmseem.models.layers.visual_sampler import (VisualPrompts,
+from mmseem.models.layers.visual_sampler import (SampledPromptTokens,
                                                  check_prompt_masks,
                                                  sample_prompt_points,
                                                  sample_visual_prompts)
@@ -126,10 +126,10 @@ def test_check_prompt_masks_errors():
 def test_refimg_dict_roundtrip_and_broadcast():
     pos, neg = _masks()
     vp, _ = _run(pos, neg, _gen(0))
-    vp2 = VisualPrompts.from_dict(vp.to_dict(), batch_size=3)
+    vp2 = SampledPromptTokens.from_dict(vp.to_dict(), batch_size=3)
     assert vp2.pos_embeds.shape == (2, 3, 4)
     assert vp2.level_prompt_ids[0].shape[0] == 3
     torch.testing.assert_close(vp2.level_tokens[1][:, 2], vp.level_tokens[1]
                                [:, 0])
     with pytest.raises(ValueError, match='refimg_tokens lacks'):
-        VisualPrompts.from_dict({'spatial_query_pos': vp.pos_embeds}, 1)
+        SampledPromptTokens.from_dict({'spatial_query_pos': vp.pos_embeds}, 1)

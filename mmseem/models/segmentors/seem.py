@@ -97,7 +97,11 @@ class SEEM(BaseModel):
         self.sem_seg_head = MODELS.build(sem_seg_head)
         # official persistent buffer: the 3x3 kernel that dilates clicks
         self.register_buffer('dilation_kernel', torch.ones(1, 1, 3, 3))
-        self.train_cfg = train_cfg or {}
+        self.train_cfg = dict(train_cfg or {})
+        # SEEM's losses (matching, prompt simulation rounds, deep
+        # supervision) live in one registered module; see SEEMLoss.
+        criterion = self.train_cfg.pop('criterion', None)
+        self.criterion = MODELS.build(criterion) if criterion else None
         cfg = dict(DEFAULT_TEST_CFG)
         cfg.update(test_cfg or {})
         if cfg['task'] not in TASKS:
@@ -203,11 +207,16 @@ class SEEM(BaseModel):
             dict(vocabulary='default'), self._generator(inputs.device))
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
-        raise NotImplementedError(
-            'SEEM training (prompt-aware assigner, prompt simulator, SEEM '
-            'losses) is not implemented yet: see the issue "Training SEEM '
-            'with standard OpenMMLab configs". Use the model for inference, '
-            'or train the Mask2Former baseline.')
+        """Training losses: ``train_cfg.criterion`` (a registered module
+        with ``loss(model, feats, data_samples) -> dict``) runs the prompt
+        simulation rounds, the matching and the losses on the features."""
+        if self.criterion is None:
+            raise NotImplementedError(
+                'This SEEM config has no train_cfg.criterion: add one '
+                '(see configs/seem/*_synthetic*.py training configs) or use '
+                'the model for inference.')
+        feats = self.extract_feat(inputs)
+        return self.criterion.loss(self, feats, data_samples)
 
     def predict(self, inputs: Tensor, data_samples: Sequence) -> List:
         """Predict with the task of ``test_cfg.task``, switched per batch by

@@ -7,7 +7,9 @@ run or ``mmseg.apis.init_model(cfg, ckpt)`` failed with an ``UnpicklingError``
 unless users set ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``.
 
 Rather than switching the safe loader off, we add exactly the types that
-MMEngine writes to torch's allow-list (``torch.serialization.add_safe_globals``).
+MMEngine writes to torch's allow-list (``torch.serialization.add_safe_globals``)
+and stop MMEngine from pickling its built-in statistics functions (which
+would need ``getattr``, an unsafe global) with every ``HistoryBuffer``.
 This runs when ``mmseem`` is imported, which every mmseem config does through
 ``custom_imports``.
 """
@@ -38,8 +40,34 @@ def _numpy_globals():
 
 
 def _mmengine_globals():
+    from collections import Counter
+
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer]
+    return [HistoryBuffer, Counter]
+
+
+_DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_getstate(self) -> dict:
+    """``HistoryBuffer.__getstate__`` without mmengine's built-in statistics.
+
+    mmengine pickles ``HistoryBuffer._statistics_methods`` with every buffer:
+    the functions ``HistoryBuffer.min`` etc. pickle as
+    ``getattr(HistoryBuffer, 'min')``, and allowing ``getattr`` would make
+    the safe loader unsafe.  The built-in ones are re-registered by every
+    ``HistoryBuffer()``, so only user-registered methods are kept (those
+    still need ``weights_only=False``).
+    """
+    state = self.__dict__.copy()
+    custom = {
+        k: v
+        for k, v in self._statistics_methods.items()
+        if k not in _DEFAULT_STATISTICS
+    }
+    if custom:
+        state['statistics_methods'] = custom
+    return state
 
 
 def allow_mmengine_checkpoints() -> None:
@@ -47,6 +75,8 @@ def allow_mmengine_checkpoints() -> None:
 
     Idempotent; a no-op on torch versions without ``add_safe_globals``.
     """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:
         return

@@ -78,6 +78,8 @@ class SEEM(BaseModel):
             uses the global RNG), ``vocabulary`` (``thing_classes`` /
             ``stuff_classes`` lists, else ``dataset_meta`` is used).
         init_cfg (dict, optional): initialisation config.
+        pretrained (None): accepted (must be None) because
+            ``mmseg.apis.init_model`` sets ``model.pretrained = None``.
 
     Attribute names are official (``backbone``, ``sem_seg_head``, the
     persistent ``dilation_kernel`` buffer), so released checkpoints map
@@ -90,7 +92,13 @@ class SEEM(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None):
+        if pretrained is not None:
+            raise ValueError(
+                '`pretrained` is not used by SEEM: load converted weights '
+                'with `load_from` / a checkpoint, or set the backbone\'s '
+                '`init_cfg`.')
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)

@@ -44,7 +44,8 @@ from torch import Tensor
 
 from mmseem.registry import MODELS
 
-TASKS = ('panoptic', 'semantic', 'instance', 'referring', 'interactive')
+TASKS = ('panoptic', 'semantic', 'instance', 'referring', 'interactive',
+         'interactive_eval')
 
 DEFAULT_TEST_CFG = dict(
     task='panoptic',
@@ -236,11 +237,29 @@ class SEEM(BaseModel):
                              'preprocessor / test pipeline')
         feats = self.extract_feat(inputs)
         task = self._task_of(data_samples)
+        if task == 'interactive_eval':
+            return self._predict_interactive_eval(feats, data_samples)
         if task == 'interactive':
             return self.predict_prompts(feats, data_samples)
         if task == 'referring':
             return self.predict_referring(feats, data_samples)
         return self.predict_generic(feats, data_samples, task)
+
+    def _predict_interactive_eval(self, feats: Dict,
+                                  data_samples: Sequence) -> List:
+        """Play the user with a click protocol on every GT object and store
+        ``interactive_ious`` [num_objects, max_clicks] for
+        ``InteractiveMetric`` (image features are computed once)."""
+        from .interactive_session import run_interactive_evaluation
+        for i, sample in enumerate(data_samples):
+            run_interactive_evaluation(
+                self,
+                feats,
+                sample,
+                protocol=self.test_cfg.get('interactive_protocol', 'seem'),
+                max_clicks=self.test_cfg.get('max_clicks', 20),
+                batch_idx=i)
+        return list(data_samples)
 
     def _task_of(self, data_samples) -> str:
         def has(s, k):

@@ -1,1 +1,6 @@
+from .referring import (LoadReferringAnnotations, PackSEEMInputs,
+                        SampleReferringTexts)
 
+__all__ = [
+    'LoadReferringAnnotations', 'PackSEEMInputs', 'SampleReferringTexts'
+]

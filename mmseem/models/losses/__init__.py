@@ -1,0 +1,3 @@
+from .seem_loss import SEEMLoss
+
+__all__ = ['SEEMLoss']

@@ -38,11 +38,16 @@ RUNNER_CONSTRUCTORS = Registry(
 LOOPS = Registry('loop', parent=MMSEG_LOOPS, locations=['mmseem.engine'])
 HOOKS = Registry('hook', parent=MMSEG_HOOKS, locations=['mmseem.engine'])
 
+# mmseg's datasets and transforms are imported with ours, so that plain names
+# (``PackSegInputs``, ``LoadImageFromNDArray`` used by ``mmseg.apis``) resolve
+# under the mmseem scope in a fresh process.
 DATASETS = Registry(
-    'dataset', parent=MMSEG_DATASETS, locations=['mmseem.datasets'])
+    'dataset', parent=MMSEG_DATASETS,
+    locations=['mmseem.datasets', 'mmseg.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMSEG_DATA_SAMPLERS)
 TRANSFORMS = Registry(
-    'transform', parent=MMSEG_TRANSFORMS, locations=['mmseem.datasets'])
+    'transform', parent=MMSEG_TRANSFORMS,
+    locations=['mmseem.datasets', 'mmseg.datasets'])
 
 MODELS = Registry('model', parent=MMSEG_MODELS, locations=['mmseem.models'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMSEG_MODEL_WRAPPERS)

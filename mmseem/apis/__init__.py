@@ -1,1 +1,13 @@
+"""User-facing APIs of mmseem: image loading, the interactive
+:class:`SEEMPredictor` (features once, prompts many times) and the
+:class:`SEEMInferencer` (every task on image files, with visualisation).
+``mmseg.apis.init_model`` / ``inference_model`` also work on SEEM configs."""
+from .image_io import load_image
+from .inferencer import SEEMInferencer
+from .pipeline import build_inference_pipeline
+from .predictor import SEEMPredictor
 
+__all__ = [
+    'load_image', 'build_inference_pipeline', 'SEEMPredictor',
+    'SEEMInferencer'
+]

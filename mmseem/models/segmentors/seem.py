@@ -475,11 +475,16 @@ class SEEM(BaseModel):
             sample.pred_instances = res
         return list(data_samples)
 
-    def predict_refimg(self, ref_inputs: Tensor, ref_prompts,
-                       inputs: Tensor, data_samples: Sequence) -> List:
+    def predict_refimg(self,
+                       ref_inputs: Tensor,
+                       ref_prompts,
+                       inputs: Optional[Tensor],
+                       data_samples: Sequence,
+                       feats: Optional[Dict] = None) -> List:
         """Visual referring: segment in ``inputs`` what ``ref_prompts``
         (:class:`VisualPrompts` on the padded reference image, one per
-        target object) mark in ``ref_inputs`` [1, 3, H, W]."""
+        target object) mark in ``ref_inputs`` [1, 3, H, W]. ``feats``: cached
+        features of ``inputs`` (then ``inputs`` may be None)."""
         ref = self.extract_feat(ref_inputs)
         pos, neg = ref_prompts.to_tensors(
             pad_to=ref['input_shape'], device=ref_inputs.device)
@@ -487,7 +492,8 @@ class SEEM(BaseModel):
         tokens = self.predictor.encode_reference(
             ref['multi_scale_features'], ref['mask_features'], [pos], [neg],
             generator=gen)
-        feats = self.extract_feat(inputs)
+        if feats is None:
+            feats = self.extract_feat(inputs)
         out = self.sem_seg_head.decode(
             feats['mask_features'], feats['multi_scale_features'], 'refimg',
             dict(refimg_tokens=tokens, vocabulary=None), gen)

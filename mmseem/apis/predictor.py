@@ -1,0 +1,331 @@
+"""Interactive SEEM on one image: features once, prompts many times.
+
+SEEM-specific, not in mmdet/mmseg (the counterpart of SAM's
+``SamPredictor``): :meth:`SEEMPredictor.set_image` runs the image pipeline
+and the data preprocessor and :meth:`SEEM.extract_feat` **once**; every
+:meth:`SEEMPredictor.predict` round then runs only SEEM's decoder on the
+cached ``mask_features`` / ``multi_scale_features``
+(:meth:`SEEM.predict_prompts`), as the official demo does between clicks.
+
+Images are ``uint8`` RGB ``[H, W, 3]`` arrays, files or PIL images (see
+:func:`mmseem.apis.load_image`); prompts are in pixels of that original
+image, ``(x, y)`` order (see :class:`mmseem.structures.VisualPrompts`);
+masks come back at the original size.
+
+Memory prompts: SEEM feeds the previous round's mask of each prompt back to
+the decoder (``prev_mask``). The predictor keeps the last round's
+``pred_instances.prev_mask`` and passes it with the next :meth:`predict`
+when ``use_memory=True`` and the number of prompts is unchanged (a new
+object set starts fresh); :meth:`reset` forgets it.
+"""
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+from mmseem.structures import VisualPrompts
+from .image_io import ImageLike, load_image
+from .pipeline import build_inference_pipeline
+
+__all__ = ['SEEMPredictor']
+
+# keyword arguments forwarded to VisualPrompts.build
+_PROMPT_OPTIONS = ('radius', 'click_shape', 'thickness', 'clip',
+                   'resize_masks', 'allow_negative_only')
+
+
+class SEEMPredictor:
+    """Prompt a SEEM model repeatedly on one image.
+
+    Args:
+        model (SEEM): a built SEEM segmentor (``mmseg.apis.init_model`` or
+            ``MODELS.build``); put in eval mode here.
+        test_pipeline (list[dict], optional): image transforms (resize) of the
+            inference pipeline; defaults to ``model.cfg.test_pipeline`` when
+            the model has a config, else the official demo resize (shortest
+            side 512); see :func:`build_inference_pipeline`.
+
+    Example::
+
+        predictor = SEEMPredictor.from_config(cfg, ckpt, device='cpu')
+        predictor.set_image('dog.jpg')
+        out = predictor.predict(points=[[[120, 80]]], point_labels=[[1]])
+        out = predictor.predict(points=[[[120, 80], [40, 30]]],
+                                point_labels=[[1, 0]])  # + memory
+        out['masks']  # [P, H, W] bool
+    """
+
+    def __init__(self, model, test_pipeline: Optional[Sequence[dict]] = None):
+        for name in ('extract_feat', 'predict_prompts', 'data_preprocessor'):
+            if not hasattr(model, name):
+                raise TypeError(
+                    f'SEEMPredictor needs a SEEM segmentor (with {name}); got '
+                    f'{type(model).__name__}')
+        self.model = model.eval()
+        if test_pipeline is None:
+            cfg = getattr(model, 'cfg', None)
+            test_pipeline = cfg.get('test_pipeline') if cfg else None
+        self.pipeline = build_inference_pipeline(test_pipeline)
+        self.reset_image()
+
+    @classmethod
+    def from_config(cls,
+                    config: Union[str, Config],
+                    checkpoint: Optional[str] = None,
+                    device: str = 'cpu',
+                    cfg_options: Optional[dict] = None) -> 'SEEMPredictor':
+        """Build the model with ``mmseg.apis.init_model`` (which also sets
+        ``dataset_meta``, the default vocabulary, from the checkpoint)."""
+        import mmseem.models  # noqa: F401  (register SEEM)
+        from mmseg.apis import init_model
+        model = init_model(config, checkpoint, device=device,
+                           cfg_options=cfg_options)
+        return cls(model)
+
+    # ------------------------------------------------------------------
+    # state
+    # ------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def is_image_set(self) -> bool:
+        return self._feats is not None
+
+    @property
+    def original_size(self):
+        """``(H, W)`` of the image given to :meth:`set_image`."""
+        self._require_image()
+        return self._original_size
+
+    def reset_image(self) -> None:
+        """Forget the image, its features and the memory."""
+        self._feats = None
+        self._inputs = None
+        self._sample = None
+        self._original_size = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous round's masks (the memory prompts)."""
+        self._prev_mask = None
+
+    def _require_image(self) -> None:
+        if self._feats is None:
+            raise RuntimeError('no image set: call predictor.set_image(image) '
+                               'before predicting')
+
+    # ------------------------------------------------------------------
+    # image and features
+    # ------------------------------------------------------------------
+    def _prepare(self, image: ImageLike, image_format: str):
+        """Image -> (batched inputs [1, 3, Hp, Wp], data sample, (H, W))."""
+        rgb = load_image(image, image_format)
+        path = str(image) if isinstance(image, str) else None
+        packed = self.pipeline(rgb[..., ::-1].copy(), img_path=path)
+        data = self.model.data_preprocessor(
+            dict(inputs=[packed['inputs']],
+                 data_samples=[packed['data_samples']]), False)
+        return data['inputs'], data['data_samples'][0], rgb.shape[:2]
+
+    @torch.no_grad()
+    def set_image(self, image: ImageLike, image_format: str = 'RGB') -> None:
+        """Preprocess ``image`` and compute its features once.
+
+        Args:
+            image: path, PIL image or array (see :func:`load_image`).
+            image_format (str): channel order of an array, ``'RGB'``
+                (default) or ``'BGR'``.
+        """
+        inputs, sample, size = self._prepare(image, image_format)
+        self.reset_image()
+        self._feats = self.model.extract_feat(inputs)
+        self._inputs = inputs
+        self._sample = sample
+        self._original_size = tuple(int(v) for v in size)
+
+    def _new_sample(self):
+        """A fresh data sample with the image's metainfo only."""
+        sample = self._sample.__class__(metainfo=self._sample.metainfo)
+        return sample
+
+    # ------------------------------------------------------------------
+    # vocabulary
+    # ------------------------------------------------------------------
+    def set_vocabulary(self,
+                       thing_classes: Sequence[str],
+                       stuff_classes: Sequence[str] = ()) -> None:
+        """Class names for the semantic labels of the predicted masks
+        (no need to set the image again: features do not depend on it)."""
+        self.model.set_vocabulary(thing_classes, stuff_classes)
+
+    def _class_names(self) -> Optional[List[str]]:
+        try:
+            things, stuff = self.model.get_vocabulary()
+        except ValueError:
+            return None
+        return list(things) + list(stuff)
+
+    # ------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------
+    def _to_output(self, res, texts=None) -> Dict:
+        names = self._class_names()
+        labels = res.labels.cpu().numpy().astype(np.int64)
+        out = dict(
+            masks=res.masks.cpu().numpy().astype(bool),
+            scores=res.scores.float().cpu().numpy(),
+            labels=labels,
+            label_names=[
+                names[i] if names is not None and 0 <= i < len(names) else
+                None for i in labels.tolist()
+            ])
+        if 'mask_logits' in res:
+            out['logits'] = res.mask_logits.float().cpu().numpy()
+        if texts is not None:
+            out['texts'] = list(texts)
+        return out
+
+    def build_prompts(self, **kwargs) -> VisualPrompts:
+        """:class:`VisualPrompts` of the current image (original pixels)
+        from ``points``/``point_labels``/``boxes``/``scribbles``/
+        ``polygons``/``masks`` and the options of
+        :meth:`VisualPrompts.build`."""
+        self._require_image()
+        return VisualPrompts.build(self._original_size, **kwargs)
+
+    @torch.no_grad()
+    def predict(self,
+                points=None,
+                point_labels=None,
+                boxes=None,
+                scribbles=None,
+                polygons=None,
+                masks=None,
+                text: Union[str, Sequence[str], None] = None,
+                prompts: Optional[VisualPrompts] = None,
+                use_memory: bool = True,
+                **prompt_options) -> Dict:
+        """One interactive round on the cached features.
+
+        Args:
+            points, point_labels, boxes, scribbles, polygons, masks: visual
+                prompts, one per object, in original-image pixels (layouts of
+                :meth:`VisualPrompts.build`, e.g. ``points`` ``[P, N, 2]``
+                xy with ``point_labels`` ``[P, N]`` 1/0, ``boxes`` ``[P, 4]``
+                xyxy, ``masks`` ``[P, H, W]``).
+            text (str | list[str], optional): text that composes with the
+                visual prompts.
+            prompts (VisualPrompts, optional): ready-made prompts of this
+                image instead of (or merged per prompt with) the above.
+            use_memory (bool): pass the previous round's masks as memory
+                prompts when the number of prompts is unchanged.
+            **prompt_options: ``radius``, ``click_shape``, ``thickness``,
+                ``clip``, ``resize_masks``, ``allow_negative_only`` of
+                :meth:`VisualPrompts.build`.
+
+        Returns:
+            dict: ``masks`` ``[P, H, W]`` bool, ``scores`` ``[P]``,
+            ``labels`` ``[P]`` (index into the vocabulary, ``-1`` without
+            one), ``label_names`` (``None`` without a vocabulary), ``logits``
+            ``[P, H, W]`` mask logits.
+        """
+        self._require_image()
+        unknown = set(prompt_options) - set(_PROMPT_OPTIONS)
+        if unknown:
+            raise TypeError(f'unknown prompt options {sorted(unknown)}; '
+                            f'valid: {list(_PROMPT_OPTIONS)}')
+        given = dict(points=points, point_labels=point_labels, boxes=boxes,
+                     scribbles=scribbles, polygons=polygons, masks=masks)
+        given = {k: v for k, v in given.items() if v is not None}
+        vp = None
+        if given:
+            vp = self.build_prompts(**given, **prompt_options)
+        if prompts is not None:
+            if not isinstance(prompts, VisualPrompts):
+                raise TypeError('prompts must be a VisualPrompts; got '
+                                f'{type(prompts).__name__}')
+            if tuple(prompts.image_size) != self._original_size:
+                raise ValueError(
+                    f'prompts are for an image of size {prompts.image_size} '
+                    f'but the image set has size {self._original_size}; '
+                    f'use prompts.rescale(...) or build them on this image')
+            vp = prompts if vp is None else vp.merge(prompts)
+        if vp is None:
+            raise ValueError(
+                'no visual prompt given: pass points/boxes/scribbles/'
+                'polygons/masks (or prompts=VisualPrompts); for text only '
+                'use predictor.predict_text(text)')
+        sample = self._new_sample()
+        sample.visual_prompts = vp
+        if text is not None:
+            sample.text = text
+        prev = self._prev_mask
+        if use_memory and prev is not None and len(prev) == len(vp):
+            sample.prev_mask = prev
+        res = self.model.predict_prompts(self._feats, [sample])[0]
+        res = res.pred_instances
+        self._prev_mask = res.prev_mask
+        return self._to_output(res)
+
+    @torch.no_grad()
+    def predict_text(self, text: Union[str, Sequence[str]]) -> Dict:
+        """Referring segmentation on the cached features: one mask per
+        sentence (:meth:`SEEM.predict_referring`). Returns the dict of
+        :meth:`predict` with ``texts``; ``labels`` are 0."""
+        self._require_image()
+        texts = [text] if isinstance(text, str) else list(text)
+        if not texts or not all(isinstance(t, str) and t.strip()
+                                for t in texts):
+            raise ValueError('text must be a non-empty sentence or a list '
+                             f'of non-empty sentences; got {text!r}')
+        sample = self._new_sample()
+        sample.text = texts
+        res = self.model.predict_referring(self._feats, [sample])[0]
+        out = self._to_output(res.pred_instances, texts)
+        out['label_names'] = list(texts)
+        return out
+
+    @torch.no_grad()
+    def predict_reference(self,
+                          ref_image: ImageLike,
+                          ref_prompts: Union[VisualPrompts, dict],
+                          image_format: str = 'RGB') -> Dict:
+        """Visual referring: segment in the current image what
+        ``ref_prompts`` mark in ``ref_image`` (:meth:`SEEM.predict_refimg`).
+
+        Args:
+            ref_image: the reference image (path / array / PIL).
+            ref_prompts (VisualPrompts | dict): prompts in the reference
+                image's original pixels, one per target object; a dict is
+                passed to :meth:`VisualPrompts.build` (e.g.
+                ``dict(points=[[[x, y]]])``).
+            image_format (str): channel order of an array ``ref_image``.
+
+        Returns:
+            dict of :meth:`predict`, one mask per reference prompt.
+        """
+        self._require_image()
+        ref_inputs, ref_sample, ref_size = self._prepare(
+            ref_image, image_format)
+        if isinstance(ref_prompts, dict):
+            ref_prompts = VisualPrompts.build(ref_size, **ref_prompts)
+        elif not isinstance(ref_prompts, VisualPrompts):
+            raise TypeError('ref_prompts must be a VisualPrompts or a dict '
+                            'of VisualPrompts.build arguments; got '
+                            f'{type(ref_prompts).__name__}')
+        if tuple(ref_prompts.image_size) != tuple(ref_size):
+            raise ValueError(
+                f'ref_prompts are for an image of size '
+                f'{ref_prompts.image_size} but ref_image has size '
+                f'{tuple(ref_size)}; give them in ref_image pixels')
+        h, w = ref_sample.metainfo['img_shape'][:2]
+        scaled = ref_prompts.rescale((w / ref_size[1], h / ref_size[0]),
+                                     new_size=(h, w))
+        sample = self._new_sample()
+        res = self.model.predict_refimg(
+            ref_inputs, scaled, self._inputs, [sample],
+            feats=self._feats)[0]
+        return self._to_output(res.pred_instances)

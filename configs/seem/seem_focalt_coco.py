@@ -13,13 +13,6 @@
 # ("filtrefgumdval"); filter them out of panoptic_train2017.json to match.
 _base_ = ['./seem_focalt-v1_coco-panoptic.py']
 
-custom_imports = dict(
-    imports=[
-        'mmseem', 'mmseem.datasets.transforms',
-        'mmseem.datasets.refcoco_panoptic'
-    ],
-    allow_failed_imports=False)
-
 model = dict(
     train_cfg=dict(
         criterion=dict(

@@ -20,15 +20,6 @@
 #                                     stuff_classes=[...])))
 _base_ = ['./seem_tiny_synthetic-panoptic.py']
 
-# the dataset / transforms modules are imported explicitly until
-# mmseem/datasets/__init__.py imports them
-custom_imports = dict(
-    imports=[
-        'mmseem', 'mmseem.datasets.transforms',
-        'mmseem.datasets.refcoco_panoptic'
-    ],
-    allow_failed_imports=False)
-
 thing_classes = ['circle', 'square', 'triangle', 'star', 'cross']
 stuff_classes = ['sky', 'grass', 'wall']
 vocabulary = dict(thing_classes=thing_classes, stuff_classes=stuff_classes)
@@ -72,13 +63,13 @@ train_pipeline = [
     dict(type='PackSEEMInputs'),
 ]
 train_dataloader = dict(
+    _delete_=True,
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=dict(type='mmdet.AspectRatioBatchSampler'),
     dataset=dict(
-        _delete_=True,
         type='RefCocoPanopticDataset',
         data_root=data_root,
         metainfo=metainfo,

@@ -3,36 +3,9 @@
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/datasets/synthetic_panoptic.py',
-    '../_base_/models/seem_focalt.py',
+    '../_base_/models/seem_tiny.py',
 ]
-dim = 32
 model = dict(
-    backbone=dict(_delete_=True, type='FocalNet', arch='test',
-                  drop_path_rate=0.0),
-    sem_seg_head=dict(
-        pixel_decoder=dict(
-            in_channels=[16, 32, 64, 128],
-            feat_channels=dim,
-            out_channels=dim,
-            norm_cfg=dict(type='GN', num_groups=8),
-            transformer_enc_layers=1,
-            transformer_nheads=2,
-            transformer_dim_feedforward=64),
-        predictor=dict(
-            lang_encoder=dict(
-                lang_encoder=dict(width=dim, layers=2, heads=2),
-                dim_lang=dim,
-                dim_proj=dim),
-            in_channels=dim,
-            hidden_dim=dim,
-            dim_proj=dim,
-            num_queries=7,
-            nheads=2,
-            dim_feedforward=64,
-            dec_layers=3,
-            mask_dim=dim,
-            max_spatial_len=(32, 32, 32, 32),
-            num_spatial_memories=4)),
     test_cfg=dict(max_per_image=10))
 
 val_evaluator = [
@@ -48,3 +21,6 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     visualization=dict(type='mmdet.DetVisualizationHook'))
+# inference-only config (`mim test`): no training parts (the training config
+# seem_tiny_8xb2-1k_synthetic.py adds them)
+train_dataloader = None

@@ -6,8 +6,9 @@ from .image_io import load_image
 from .inferencer import SEEMInferencer
 from .pipeline import build_inference_pipeline
 from .predictor import SEEMPredictor
+from .video import VideoPropagator, propagate_video
 
 __all__ = [
     'load_image', 'build_inference_pipeline', 'SEEMPredictor',
-    'SEEMInferencer'
+    'SEEMInferencer', 'VideoPropagator', 'propagate_video'
 ]

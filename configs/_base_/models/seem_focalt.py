@@ -63,3 +63,6 @@ model = dict(
         overlap_threshold=0.8,
         max_per_image=100,
         seed=0))
+# open vocabulary: give the model the evaluated dataset's classes when
+# neither the checkpoint meta nor test_cfg.vocabulary set them
+custom_hooks = [dict(type='ModelDatasetMetaHook')]

@@ -332,9 +332,15 @@ def _build(cfg, scope):
     from mmengine.registry import DefaultScope
 
     from mmseem.registry import DATASETS
-    before = DefaultScope.get_current_instance()
+    def current():
+        inst = DefaultScope.get_current_instance()
+        return None if inst is None else inst.scope_name
+
+    # mmengine restores a deep copy of the scope table after `_scope_`
+    # builds, so compare the scope in force, not the instance
+    before = current()
     ds = DATASETS.build(dict(cfg, _scope_=scope))
-    assert DefaultScope.get_current_instance() is before
+    assert current() == before
     return ds
 
 

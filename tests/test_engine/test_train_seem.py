@@ -12,31 +12,33 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
+def workspace(tmp_path_factory):
+    """A directory holding ``data/synthetic`` (as the configs expect it
+    relative to the working directory), like a user's project dir."""
     from mmseem.datasets.synthetic import generate_synthetic_coco
-    out = tmp_path_factory.mktemp('syn') / 'synthetic'
-    generate_synthetic_coco(str(out), num_train=4, num_val=1, image_size=64,
-                            seed=0)
-    return str(out) + '/'
+    ws = tmp_path_factory.mktemp('ws')
+    generate_synthetic_coco(str(ws / 'data' / 'synthetic'), num_train=4,
+                            num_val=1, image_size=64, seed=0)
+    return ws
 
 
 @pytest.mark.parametrize('config', [
     'configs/seem/seem_tiny_8xb2-1k_synthetic.py',
     'configs/baselines/xdecoder_tiny_8xb2-1k_synthetic.py',
 ])
-def test_two_training_iterations(config, data_root, tmp_path):
+def test_two_training_iterations(config, workspace, tmp_path):
     wd = tmp_path / 'wd'
     cmd = [
-        sys.executable, 'tools/train.py', config, '--work-dir', str(wd),
+        sys.executable, str(REPO / 'tools' / 'train.py'), str(REPO / config),
+        '--work-dir', str(wd),
         '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
         'param_scheduler.0.end=2', 'model.train_cfg.criterion.num_points=64',
-        'model.train_cfg.criterion.assigner.num_points=64',
-        f'train_dataloader.dataset.data_root={data_root}'
+        'model.train_cfg.criterion.assigner.num_points=64'
     ]
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='2',
                PYTHONUNBUFFERED='1')
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
+    proc = subprocess.run(cmd, cwd=workspace, env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (wd / 'iter_2.pth').is_file()

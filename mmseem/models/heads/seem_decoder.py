@@ -5,6 +5,7 @@ decoder (as in X-Decoder) whose query sequence is extended by SEEM's prompts:
 grounding queries + text tokens, spatial queries + visual-prompt tokens, and
 memory prompts for multi-round interaction.
 """
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -19,13 +20,48 @@ from ..layers.attention_mask import (QueryLayout, build_self_attn_mask,
                                      cross_attn_order, self_attn_order)
 from ..layers.decoder_layers import (MLP, CrossAttentionLayer, FFNLayer,
                                      SelfAttentionLayer)
-from ..layers.memory_prompts import assign_memories, memory_cross_attn_mask
+from ..layers.memory_prompts import assign_memories, prev_mask_to_attn_mask
 from ..layers.visual_sampler import (SampledPromptTokens, check_prompt_masks,
+                                     project_level_features,
                                      sample_visual_prompts)
 
-__all__ = ['SEEMDecoder']
+__all__ = ['SEEMDecoder', 'PreparedFeatures']
 
 NUM_LEVELS = 3
+
+
+@dataclass
+class PreparedFeatures:
+    """The decoder's prompt-independent view of one image batch.
+
+    Made by :meth:`SEEMDecoder.prepare_features`; pass it as ``prepared``
+    in every interactive round so that only the prompt path runs. Nothing in
+    it is modified by the decoder.
+
+    Attributes:
+        src (list[Tensor]): per level [h_l*w_l, B, C] features after
+            ``input_proj`` + ``level_embed``.
+        pos (list[Tensor]): per level [h_l*w_l, B, C] sine position
+            embeddings.
+        sizes (list[tuple]): per level (h_l, w_l).
+        maps (list[Tensor]): per level [B, C, h_l, w_l] (= ``src``
+            unflattened), read by the visual sampler.
+        projected (list[Tensor], optional): per level ``maps`` projected by
+            ``mask_sptial_embed`` (the maps spatial tokens are sampled from).
+        memory_kv (list[tuple], optional): per decoder layer the keys and
+            values of its cross-attention
+            (:meth:`CrossAttentionLayer.project_memory` of its level).
+    """
+    src: List[Tensor]
+    pos: List[Tensor]
+    sizes: List[Tuple[int, int]]
+    maps: List[Tensor]
+    projected: Optional[List[Tensor]] = None
+    memory_kv: Optional[List[Tuple[Tensor, Tensor]]] = None
+
+    @property
+    def batch_size(self) -> int:
+        return self.src[0].shape[1]
 
 
 @MODELS.register_module()
@@ -46,13 +82,14 @@ class SEEMDecoder(BaseModule):
     official config's ``DEC_LAYERS: 10`` means ``dec_layers=9`` here).
 
     **Forward**: ``forward(multi_scale_features, mask_features, task='seg',
-    extra=None, generator=None)``
+    extra=None, generator=None, prepared=None)``
 
     * ``multi_scale_features``: 3 tensors [B, C_in, h_l, w_l], lowest
       resolution first (pixel decoder's ``forward_features``);
     * ``mask_features``: [B, mask_dim, H/4, W/4].
       Both are only read: compute them once per image and pass them again in
-      every interactive round (only the prompt path is recomputed).
+      every interactive round, with ``prepared`` (below) for the
+      prompt-independent decoder work, so that only the prompt path runs.
     * ``task``: ``'seg'`` (generic), ``'grounding_eval'``, ``'spatial'``
       (adds ``prev_mask``: the best of the S spatial queries per prompt),
       ``'refimg'`` (with ``spatial_query_pos_mask`` and no ``refimg_tokens``:
@@ -75,8 +112,22 @@ class SEEMDecoder(BaseModule):
         ``grounding_nonzero_mask``: [B, T] bool, True = padded token;
       - ``vocabulary``: name of the class-embedding set of the language
         encoder for ``pred_logits`` (default ``'default'``).
+      - ``spatial_only`` (bool): run only the spatial queries, their
+        prompt tokens and the memory prompts (no object queries, no class
+        logits; not with grounding). SEEM's self-attention mask keeps object
+        and spatial queries apart and every other sub-layer works per query,
+        so the spatial outputs are those of the full sequence (up to float
+        rounding); the choice of spatial queries draws from the same random
+        stream. Returns only the spatial keys (``pred_smasks``,
+        ``pred_stexts``, ``pred_smaskembs``, ``pred_pspatials``,
+        ``pred_nspatials``, ``prev_mask``) for the last set and in
+        ``aux_outputs``. Memory prompts get no prediction heads here (their
+        cross-attention mask comes from ``prev_mask`` only).
     * ``generator``: ``torch.Generator`` for the point sampling, the choice
       of spatial queries and of memory assignments (global RNG if None).
+    * ``prepared``: :class:`PreparedFeatures` of these features from
+      :meth:`prepare_features` (computed once per image, reused every
+      round); ``multi_scale_features`` may then be None.
 
     **Returns** a dict (official names), for the last prediction set plus
     ``aux_outputs`` (list of ``dec_layers`` dicts with the same keys):
@@ -220,6 +271,70 @@ class SEEMDecoder(BaseModule):
             src.append(m.flatten(2).permute(2, 0, 1))
         return src, pos, sizes, maps
 
+    def prepare_features(self,
+                         multi_scale_features: Sequence[Tensor],
+                         cache: Optional[bool] = None) -> PreparedFeatures:
+        """Everything the decoder derives from the image alone.
+
+        Args:
+            multi_scale_features (list[Tensor]): 3 x [B, C_in, h_l, w_l].
+            cache (bool, optional): also precompute the cross-attention keys
+                / values of every layer and the visual sampler's projected
+                maps (the costly prompt-independent work of a round). They
+                follow the current weights and carry no gradient when made
+                under ``torch.no_grad``, so they are meant for inference.
+                Defaults to ``not torch.is_grad_enabled()``.
+
+        Returns:
+            PreparedFeatures: pass it as ``prepared`` to :meth:`forward`.
+        """
+        src, pos, sizes, maps = self._prepare_features(multi_scale_features)
+        prepared = PreparedFeatures(src, pos, sizes, maps)
+        if cache is None:
+            cache = not torch.is_grad_enabled()
+        if cache:
+            prepared.memory_kv = [
+                layer.project_memory(src[i % NUM_LEVELS], pos[i % NUM_LEVELS])
+                for i, layer in enumerate(
+                    self.transformer_cross_attention_layers)
+            ]
+            if self.task_switch['spatial']:
+                prepared.projected = project_level_features(
+                    maps, list(self.mask_sptial_embed))
+        return prepared
+
+    def _check_prepared(self, prepared, multi_scale_features, mask_features):
+        if not isinstance(prepared, PreparedFeatures):
+            raise TypeError('prepared must be the PreparedFeatures of '
+                            'SEEMDecoder.prepare_features, got '
+                            f'{type(prepared)}')
+        bs = prepared.batch_size
+        if mask_features.shape[0] != bs:
+            raise ValueError(
+                f'prepared features hold {bs} images but mask_features '
+                f'{mask_features.shape[0]}: prepare the same image batch')
+        if multi_scale_features is not None:
+            shapes = [(f.shape[0], tuple(f.shape[-2:]))
+                      for f in multi_scale_features]
+            if shapes != [(bs, tuple(s)) for s in prepared.sizes]:
+                raise ValueError(
+                    f'prepared features are for (batch, size) '
+                    f'{[(bs, tuple(s)) for s in prepared.sizes]} but '
+                    f'multi_scale_features are {shapes}: call '
+                    'prepare_features on these features')
+        kv = prepared.memory_kv
+        if kv is not None and len(kv) != self.num_layers:
+            raise ValueError(f'prepared memory_kv has {len(kv)} layers, the '
+                             f'decoder {self.num_layers}')
+        if kv is not None and torch.is_grad_enabled() \
+                and not kv[0][0].requires_grad and any(
+                    p.requires_grad for p in
+                    self.transformer_cross_attention_layers.parameters()):
+            raise ValueError(
+                'prepared features hold keys/values made without gradients; '
+                'for training call prepare_features(..., cache=False) (or '
+                'pass no prepared features)')
+
     # ------------------------------------------------------------------
     # prediction heads
     # ------------------------------------------------------------------
@@ -257,7 +372,8 @@ class SEEMDecoder(BaseModule):
     # ------------------------------------------------------------------
     # input handling
     # ------------------------------------------------------------------
-    def _visual_prompts(self, extra, task, maps, mask_features, generator):
+    def _visual_prompts(self, extra, task, maps, mask_features, generator,
+                        projected=None):
         bs = mask_features.shape[0]
         if 'refimg_tokens' in extra:
             return SampledPromptTokens.from_dict(extra['refimg_tokens'], bs)
@@ -274,7 +390,8 @@ class SEEMDecoder(BaseModule):
         return sample_visual_prompts(pos_masks, neg_masks, mask_features,
                                      maps, list(self.mask_sptial_embed),
                                      self.pn_indicator.weight,
-                                     self.max_spatial_len, generator)
+                                     self.max_spatial_len, generator,
+                                     projected)
 
     @staticmethod
     def _prev_mask(prev, bs, num_prompts):
@@ -313,11 +430,12 @@ class SEEMDecoder(BaseModule):
     # forward
     # ------------------------------------------------------------------
     def forward(self,
-                multi_scale_features: Sequence[Tensor],
+                multi_scale_features: Optional[Sequence[Tensor]],
                 mask_features: Tensor,
                 task: str = 'seg',
                 extra: Optional[dict] = None,
-                generator: Optional[torch.Generator] = None) -> Dict:
+                generator: Optional[torch.Generator] = None,
+                prepared: Optional[PreparedFeatures] = None) -> Dict:
         """See the class docstring."""
         if not isinstance(task, str):
             raise TypeError(f'task must be a str, got {type(task)}')
@@ -328,32 +446,58 @@ class SEEMDecoder(BaseModule):
             or task == 'refimg')
         use_grounding = sw['grounding'] and 'grounding_tokens' in extra
         use_memory = use_spatial and extra.get('prev_mask') is not None
-        vocabulary = extra.get('vocabulary', 'default')
+        spatial_only = bool(extra.get('spatial_only', False))
+        if spatial_only and not use_spatial:
+            raise ValueError(
+                'spatial_only needs visual prompts: give '
+                'spatial_query_pos_mask (or refimg_tokens), or drop '
+                'spatial_only')
+        if spatial_only and use_grounding:
+            raise ValueError(
+                'spatial_only runs without the grounding queries: drop '
+                'grounding_tokens or spatial_only')
+        vocabulary = None if spatial_only else extra.get(
+            'vocabulary', 'default')
 
-        src, pos, sizes, maps = self._prepare_features(multi_scale_features)
+        if prepared is None:
+            if multi_scale_features is None:
+                raise ValueError('give multi_scale_features or prepared')
+            prepared = self.prepare_features(multi_scale_features, cache=False)
+        else:
+            self._check_prepared(prepared, multi_scale_features,
+                                 mask_features)
+        src, pos, sizes, maps = (prepared.src, prepared.pos, prepared.sizes,
+                                 prepared.maps)
+        memory_kv = prepared.memory_kv
         bs = src[0].shape[1]
         device = src[0].device
 
-        obj_out = self.query_feat.weight[:, None].repeat(1, bs, 1)
-        obj_pos = self.query_embed.weight[:, None].repeat(1, bs, 1)
-        q_out, q_pos = {'object': obj_out}, {'object': obj_pos}
+        q_out, q_pos = {}, {}
+        if not spatial_only:
+            q_out['object'] = self.query_feat.weight[:, None].repeat(1, bs, 1)
+            q_pos['object'] = self.query_embed.weight[:, None].repeat(
+                1, bs, 1)
 
         vp = None
         num_prompts = 0
         if use_spatial:
             vp = self._visual_prompts(extra, task, maps, mask_features,
-                                      generator)
+                                      generator, prepared.projected)
             if task == 'refimg' and 'refimg_tokens' not in extra:
                 return vp.to_dict()
             num_prompts = vp.num_prompts
+            # spatial queries start as copies of randomly drawn object
+            # queries (same draw with or without spatial_only)
             idx = torch.randint(
                 0,
                 self.num_queries, (num_prompts * self.sample_size, ),
                 generator=generator,
                 device=generator.device if generator is not None else 'cpu'
             ).to(device)
-            q_out['spatial'] = obj_out[idx]
-            q_pos['spatial'] = obj_pos[idx]
+            q_out['spatial'] = self.query_feat.weight[idx][:, None].repeat(
+                1, bs, 1)
+            q_pos['spatial'] = self.query_embed.weight[idx][:, None].repeat(
+                1, bs, 1)
             if use_memory:
                 prev_mask = self._prev_mask(extra['prev_mask'], bs,
                                             num_prompts)
@@ -363,13 +507,14 @@ class SEEMDecoder(BaseModule):
                     .repeat(1, bs, 1)
         g_tok = g_pos = g_pad = None
         if use_grounding:
-            g_tok, g_pad = self._grounding(extra, bs, obj_out.shape[-1])
+            g_tok, g_pad = self._grounding(extra, bs,
+                                           self.query_feat.weight.shape[-1])
             g_pos = g_tok.detach().clone()
-            q_out['grounding'] = obj_out.clone()
-            q_pos['grounding'] = obj_pos.clone()
+            q_out['grounding'] = q_out['object'].clone()
+            q_pos['grounding'] = q_pos['object'].clone()
 
         layout = QueryLayout(
-            num_object=self.num_queries,
+            num_object=0 if spatial_only else self.num_queries,
             num_grounding=self.num_queries if use_grounding else 0,
             num_prompts=num_prompts,
             queries_per_prompt=self.sample_size if use_spatial else 0,
@@ -382,27 +527,42 @@ class SEEMDecoder(BaseModule):
         c_names = [k for k, s in c_sl.items() if s.stop > s.start]
         output = torch.cat([q_out[k] for k in c_names])
         query_pos = torch.cat([q_pos[k] for k in c_names])
+        # rows that get prediction heads: with spatial_only the memories
+        # (whose cross-attention masks come from prev_mask) are skipped
+        head_rows = slice(0, c_sl['memories'].start) \
+            if spatial_only and use_memory else slice(None)
 
         preds = [
-            self.forward_prediction_heads(output, mask_features, sizes[0],
-                                          vocabulary)
+            self.forward_prediction_heads(output[head_rows], mask_features,
+                                          sizes[0], vocabulary)
         ]
+        prev_blocked = {}  # per level: [B*heads, P, h*w] memory masks
         for i in range(self.num_layers):
             lvl = i % NUM_LEVELS
             # masked cross-attention
-            cross_mask = preds[-1]['attn_mask'].clone()
+            cross_mask = preds[-1]['attn_mask']
             if use_memory:
                 layout.memory_ids = assign_memories(
                     num_prompts, layout.num_memories, generator, device)
-                cross_mask[:, c_sl['memories']] = memory_cross_attn_mask(
-                    prev_mask, layout.memory_ids, sizes[lvl], self.num_heads)
+                if lvl not in prev_blocked:
+                    prev_blocked[lvl] = prev_mask_to_attn_mask(
+                        prev_mask, sizes[lvl], self.num_heads)
+                mem_mask = prev_blocked[lvl][:, layout.memory_ids]
+                if spatial_only:
+                    cross_mask = torch.cat([cross_mask, mem_mask], dim=1)
+                else:
+                    cross_mask = cross_mask.clone()
+                    cross_mask[:, c_sl['memories']] = mem_mask
+            else:
+                cross_mask = cross_mask.clone()
             cross_mask[cross_mask.all(-1)] = False
             output = self.transformer_cross_attention_layers[i](
                 output,
                 src[lvl],
                 memory_mask=cross_mask,
                 pos=pos[lvl],
-                query_pos=query_pos)
+                query_pos=query_pos,
+                memory_kv=None if memory_kv is None else memory_kv[i])
 
             # self-attention over queries + prompt tokens
             parts = {k: output[c_sl[k]] for k in c_names}
@@ -429,12 +589,12 @@ class SEEMDecoder(BaseModule):
             output = torch.cat([seq[s_sl[k]] for k in c_names])
             preds.append(
                 self.forward_prediction_heads(
-                    output, mask_features, sizes[(i + 1) % NUM_LEVELS],
-                    vocabulary))
+                    output[head_rows], mask_features,
+                    sizes[(i + 1) % NUM_LEVELS], vocabulary))
 
         outs = [
-            self._organize(p, c_sl, vp, use_spatial, use_grounding)
-            for p in preds
+            self._organize(p, c_sl, vp, use_spatial, use_grounding,
+                           spatial_only) for p in preds
         ]
         result = outs[-1]
         result['aux_outputs'] = outs[:-1]
@@ -442,13 +602,15 @@ class SEEMDecoder(BaseModule):
             result['prev_mask'] = self.select_spatial_masks(result)[0]
         return result
 
-    def _organize(self, p, sl, vp, use_spatial, use_grounding) -> Dict:
+    def _organize(self, p, sl, vp, use_spatial, use_grounding,
+                  spatial_only=False) -> Dict:
         o, out = sl['object'], {}
-        if p['logits'] is not None:
-            out['pred_logits'] = p['logits'][:, o]
-        out['pred_masks'] = p['masks'][:, o]
-        if use_spatial or use_grounding:
-            out['pred_captions'] = p['caption'][:, o]
+        if not spatial_only:
+            if p['logits'] is not None:
+                out['pred_logits'] = p['logits'][:, o]
+            out['pred_masks'] = p['masks'][:, o]
+            if use_spatial or use_grounding:
+                out['pred_captions'] = p['caption'][:, o]
         if use_grounding:
             g = sl['grounding']
             out['pred_gmasks'] = p['masks'][:, g]

@@ -27,9 +27,10 @@ class SEEMHead(BaseModule):
             ``multi_scale_features`` 3 maps, lowest resolution first.
         predictor (dict): :class:`SEEMDecoder` config.
 
-    Interactive use: call :meth:`forward_features` once per image and then
-    :meth:`decode` (or ``predictor(...)``) per round with new prompts; the
-    cached features are never modified.
+    Interactive use: call :meth:`forward_features` (and
+    ``predictor.prepare_features``) once per image and then :meth:`decode`
+    (or ``predictor(...)``) per round with new prompts; the cached features
+    are never modified.
     """
 
     def __init__(self, pixel_decoder: dict, predictor: dict, init_cfg=None):
@@ -51,14 +52,21 @@ class SEEMHead(BaseModule):
                multi_scale_features: list,
                task: str = 'seg',
                prompts: Optional[dict] = None,
-               generator: Optional[torch.Generator] = None) -> Dict:
-        """Run the SEEM decoder on (cached) pixel-decoder outputs."""
+               generator: Optional[torch.Generator] = None,
+               prepared=None) -> Dict:
+        """Run the SEEM decoder on (cached) pixel-decoder outputs.
+
+        ``prepared``: the predictor's ``prepare_features(
+        multi_scale_features)``, computed once per image, so that a round
+        skips the prompt-independent work (see :class:`SEEMDecoder`).
+        """
         return self.predictor(
             multi_scale_features,
             mask_features,
             task=task,
             extra=prompts,
-            generator=generator)
+            generator=generator,
+            prepared=prepared)
 
     def forward(self,
                 feats: Dict[str, Tensor],

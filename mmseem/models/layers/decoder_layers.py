@@ -15,7 +15,7 @@ store these weights as ``self_attn.in_proj_weight``, ``multihead_attn.*``,
 Sequences are sequence-first: ``[L, B, C]``. Boolean masks use PyTorch's
 convention: ``True`` = this key may NOT be attended.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -101,6 +101,15 @@ class SelfAttentionLayer(nn.Module):
 class CrossAttentionLayer(nn.Module):
     """Masked cross-attention from queries to one level of image features.
 
+    The keys ``(memory + pos) W_k`` and values ``memory W_v`` depend on the
+    image only: :meth:`project_memory` computes them once per image so that
+    every interactive round passes them as ``memory_kv`` and skips the two
+    ``[HW, C] x [C, C]`` projections. That path repeats the operations of
+    ``nn.MultiheadAttention`` (``F.multi_head_attention_forward`` without
+    weights: the same linear layers on the same shapes, boolean mask turned
+    into ``-inf``, ``scaled_dot_product_attention``, output projection), so
+    its result equals the module's.
+
     Args:
         d_model (int): Embedding size C.
         nhead (int): Number of heads.
@@ -121,21 +130,85 @@ class CrossAttentionLayer(nn.Module):
         self.normalize_before = normalize_before
         _reset_xavier(self)
 
+    def _in_proj(self, i: int):
+        attn = self.multihead_attn
+        w = attn.in_proj_weight.chunk(3)[i]
+        b = None if attn.in_proj_bias is None else attn.in_proj_bias.chunk(
+            3)[i]
+        return w, b
+
+    def project_memory(self,
+                       memory: Tensor,
+                       pos: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Keys and values of the image features (prompt-independent).
+
+        Args:
+            memory (Tensor): [HW, B, C] image features of the level.
+            pos (Tensor, optional): [HW, B, C] position embeddings.
+
+        Returns:
+            tuple: keys ``(memory + pos) W_k + b_k`` and values
+            ``memory W_v + b_v``, both [HW, B, C]; pass them as
+            ``memory_kv``. They follow the current weights: recompute them
+            after the weights change.
+        """
+        k = F.linear(_with_pos(memory, pos), *self._in_proj(1))
+        v = F.linear(memory, *self._in_proj(2))
+        return k, v
+
+    def _attend_kv(self, query: Tensor, kv: Tuple[Tensor, Tensor],
+                   mask: Optional[Tensor]) -> Tensor:
+        """Multi-head attention with projected keys / values ``kv``."""
+        attn = self.multihead_attn
+        k, v = kv
+        tgt_len, bsz, embed_dim = query.shape
+        src_len = k.shape[0]
+        if k.shape[1] != bsz or v.shape != k.shape:
+            raise ValueError(
+                f'memory_kv are {tuple(k.shape)} / {tuple(v.shape)} but the '
+                f'queries have batch {bsz}: project the same image batch')
+        heads = attn.num_heads
+        head_dim = embed_dim // heads
+        q = F.linear(query, *self._in_proj(0))
+        q = q.view(tgt_len, bsz * heads, head_dim).transpose(0, 1)
+        k = k.view(src_len, bsz * heads, head_dim).transpose(0, 1)
+        v = v.view(src_len, bsz * heads, head_dim).transpose(0, 1)
+        if mask is not None:
+            if mask.dtype == torch.bool:
+                mask = torch.zeros_like(
+                    mask, dtype=query.dtype).masked_fill_(mask, float('-inf'))
+            mask = mask.view(bsz, heads, -1, src_len)
+        out = F.scaled_dot_product_attention(
+            q.view(bsz, heads, tgt_len, head_dim),
+            k.view(bsz, heads, src_len, head_dim),
+            v.view(bsz, heads, src_len, head_dim), mask,
+            attn.dropout if self.training else 0.0)
+        out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+        out = F.linear(out, attn.out_proj.weight, attn.out_proj.bias)
+        return out.view(tgt_len, bsz, out.shape[1])
+
     def forward(self,
                 tgt: Tensor,
-                memory: Tensor,
+                memory: Optional[Tensor],
                 memory_mask: Optional[Tensor] = None,
                 pos: Optional[Tensor] = None,
-                query_pos: Optional[Tensor] = None) -> Tensor:
+                query_pos: Optional[Tensor] = None,
+                memory_kv: Optional[Tuple[Tensor, Tensor]] = None) -> Tensor:
         """tgt: [L, B, C]; memory: [HW, B, C]; memory_mask: [B*heads, L, HW]
-        bool (the caller guarantees no fully blocked row); -> [L, B, C]."""
+        bool (the caller guarantees no fully blocked row); memory_kv: the
+        :meth:`project_memory` of (memory, pos), used instead of them when
+        given; -> [L, B, C]."""
         x = self.norm(tgt) if self.normalize_before else tgt
-        out = self.multihead_attn(
-            query=_with_pos(x, query_pos),
-            key=_with_pos(memory, pos),
-            value=memory,
-            attn_mask=memory_mask,
-            need_weights=False)[0]
+        if memory_kv is not None:
+            out = self._attend_kv(_with_pos(x, query_pos), memory_kv,
+                                  memory_mask)
+        else:
+            out = self.multihead_attn(
+                query=_with_pos(x, query_pos),
+                key=_with_pos(memory, pos),
+                value=memory,
+                attn_mask=memory_mask,
+                need_weights=False)[0]
         tgt = tgt + self.dropout(out)
         return tgt if self.normalize_before else self.norm(tgt)
 

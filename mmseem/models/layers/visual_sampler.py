@@ -41,7 +41,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
 __all__ = ['sample_prompt_points', 'SampledPromptTokens', 'check_prompt_masks',
-           'sample_visual_prompts']
+           'project_level_features', 'sample_visual_prompts']
 
 
 def sample_prompt_points(
@@ -219,6 +219,15 @@ def _mean_vectors(masks: List[Tensor], mask_features: Tensor, max_len: int,
     return pad_sequence(per_image, padding_value=-1).nan_to_num()
 
 
+def project_level_features(level_features: Sequence[Tensor],
+                           mask_sptial_embed: Sequence[Tensor]
+                           ) -> List[Tensor]:
+    """Per level ``features @ mask_sptial_embed[l]`` -> [B, C, h_l, w_l],
+    the maps the spatial tokens are sampled from (prompt-independent)."""
+    return [(feats.permute(0, 2, 3, 1) @ w).permute(0, 3, 1, 2)
+            for feats, w in zip(level_features, mask_sptial_embed)]
+
+
 def sample_visual_prompts(pos_masks: List[Tensor],
                           neg_masks: List[Tensor],
                           mask_features: Tensor,
@@ -226,7 +235,8 @@ def sample_visual_prompts(pos_masks: List[Tensor],
                           mask_sptial_embed: Sequence[Tensor],
                           pn_indicator: Tensor,
                           max_spatial_len: Sequence[int],
-                          generator: Optional[torch.Generator] = None
+                          generator: Optional[torch.Generator] = None,
+                          projected_features: Optional[Sequence[Tensor]] = None
                           ) -> SampledPromptTokens:
     """Run the visual sampler.
 
@@ -241,6 +251,10 @@ def sample_visual_prompts(pos_masks: List[Tensor],
         max_spatial_len (list[int]): points per level; the last entry is
             used for the mean vectors.
         generator (torch.Generator, optional): Random source.
+        projected_features (list[Tensor], optional): the
+            :func:`project_level_features` of ``level_features`` (they only
+            depend on the image: compute them once per image); computed here
+            when None.
 
     Returns:
         SampledPromptTokens
@@ -249,10 +263,15 @@ def sample_visual_prompts(pos_masks: List[Tensor],
                                generator)
     neg_embeds = _mean_vectors(neg_masks, mask_features, max_spatial_len[-1],
                                generator)
+    if projected_features is None:
+        projected_features = project_level_features(level_features,
+                                                    mask_sptial_embed)
+    if len(projected_features) != len(level_features):
+        raise ValueError(
+            f'{len(projected_features)} projected feature maps for '
+            f'{len(level_features)} levels: project every level')
     tokens, paddings, prompt_ids = [], [], []
-    for lvl, feats in enumerate(level_features):
-        proj = (feats.permute(0, 2, 3, 1) @ mask_sptial_embed[lvl]).permute(
-            0, 3, 1, 2)  # [B, C, h, w]
+    for lvl, proj in enumerate(projected_features):
         pts, ids, sign = [], [], []
         for p, n in zip(pos_masks, neg_masks):
             p_ids, p_pts = sample_prompt_points(p, max_spatial_len[lvl],
@@ -276,4 +295,5 @@ def sample_visual_prompts(pos_masks: List[Tensor],
         tokens.append(tok)
         paddings.append(ids < 0)
         prompt_ids.append(ids)
-    return SampledPromptTokens(pos_embeds, neg_embeds, tokens, paddings, prompt_ids)
+    return SampledPromptTokens(pos_embeds, neg_embeds, tokens, paddings,
+                               prompt_ids)

@@ -175,16 +175,28 @@ class SEEM(BaseModel):
     # ------------------------------------------------------------------
     # features
     # ------------------------------------------------------------------
-    def extract_feat(self, inputs: Tensor) -> Dict[str, Tensor]:
+    def extract_feat(self, inputs: Tensor,
+                     prepare: bool = False) -> Dict[str, Tensor]:
         """Image features, computed once per image and reusable across
         interactive rounds: ``mask_features`` [B, C, H/4, W/4] and
-        ``multi_scale_features`` (3 x [B, C, h, w], coarsest first)."""
+        ``multi_scale_features`` (3 x [B, C, h, w], coarsest first).
+
+        ``prepared``: the decoder's prompt-independent work on them
+        (``predictor.prepare_features``: projected levels, position
+        embeddings and, under ``torch.no_grad``, every layer's
+        cross-attention keys / values), made here when ``prepare=True``,
+        else by the first :meth:`predict_prompts` on these features, which
+        stores it in the dict for the next rounds.
+        """
         feats = self.backbone(inputs)
         mask_features, multi_scale = self.sem_seg_head.forward_features(feats)
-        return dict(
+        out = dict(
             mask_features=mask_features,
             multi_scale_features=multi_scale,
             input_shape=tuple(inputs.shape[-2:]))
+        if prepare:
+            out['prepared'] = self.predictor.prepare_features(multi_scale)
+        return out
 
     def _generator(self, device) -> Optional[torch.Generator]:
         seed = self.test_cfg.get('seed')
@@ -430,7 +442,12 @@ class SEEM(BaseModel):
         """Interactive segmentation on cached features: one mask per visual
         prompt (best of its 3 spatial queries), a semantic label from the
         vocabulary and the memory logits (``pred_instances.prev_mask``) to
-        pass back as ``prev_mask`` next round."""
+        pass back as ``prev_mask`` next round.
+
+        Without text only the spatial queries run (the decoder's
+        ``spatial_only``); the decoder's prompt-independent work is done
+        once per ``feats`` (``feats['prepared']``, see :meth:`extract_feat`).
+        """
         prompts = self._visual_prompt_masks(data_samples, feats)
         vocab_ok = True
         try:
@@ -446,9 +463,19 @@ class SEEM(BaseModel):
             tokens, _ = self._grounding_prompts(self._texts_of(
                 data_samples[0]))
             prompts['grounding_tokens'] = tokens
+        else:
+            # labels come from pred_stexts: the object queries are not needed
+            prompts['spatial_only'] = True
+        prepared = feats.get('prepared')
+        if prepared is None:
+            prepared = self.predictor.prepare_features(
+                feats['multi_scale_features'])
+            if not torch.is_grad_enabled():
+                feats['prepared'] = prepared  # reused in the next rounds
         out = self.sem_seg_head.decode(
             feats['mask_features'], feats['multi_scale_features'], 'spatial',
-            prompts, self._generator(feats['mask_features'].device))
+            prompts, self._generator(feats['mask_features'].device),
+            prepared=prepared)
         prev, index = self.predictor.select_spatial_masks(out)
         for i, sample in enumerate(data_samples):
             num_p = len(prompts['spatial_query_pos_mask'][i])

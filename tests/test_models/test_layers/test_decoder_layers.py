@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -74,3 +75,33 @@ def test_post_and_pre_norm_differ():
     torch.testing.assert_close(out, post.norm(x + post.linear2(
         post.linear1(x).relu())))
     assert not torch.allclose(out, pre(x))
+
+
+@pytest.mark.parametrize('pre_norm', [False, True])
+@pytest.mark.parametrize('bs', [1, 2])
+def test_cross_attn_with_projected_memory_equals_module(pre_norm, bs):
+    torch.manual_seed(0)
+    layer = CrossAttentionLayer(16, 4, normalize_before=pre_norm).eval()
+    nn.init.normal_(layer.multihead_attn.in_proj_bias)
+    tgt, qpos = torch.randn(5, bs, 16), torch.randn(5, bs, 16)
+    mem, pos = torch.randn(30, bs, 16), torch.randn(30, bs, 16)
+    mask = torch.rand(bs * 4, 5, 30) < 0.6
+    mask[mask.all(-1)] = False
+    with torch.no_grad():
+        ref = layer(tgt, mem, memory_mask=mask, pos=pos, query_pos=qpos)
+        kv = layer.project_memory(mem, pos)
+        out = layer(tgt, None, memory_mask=mask, query_pos=qpos, memory_kv=kv)
+        # the same operations on the same shapes: identical numbers
+        assert torch.equal(out, ref)
+        # keys include the position embedding, values do not
+        w_k, w_v = layer.multihead_attn.in_proj_weight.chunk(3)[1:]
+        torch.testing.assert_close(kv[1], mem @ w_v.t() +
+                                   layer.multihead_attn.in_proj_bias[32:])
+        torch.testing.assert_close(kv[0], (mem + pos) @ w_k.t() +
+                                   layer.multihead_attn.in_proj_bias[16:32])
+        # the mask is honoured
+        free = layer(tgt, None, query_pos=qpos, memory_kv=kv)
+        assert not torch.allclose(free, out)
+        with pytest.raises(ValueError, match='same image batch'):
+            layer(tgt, None, query_pos=qpos,
+                  memory_kv=(kv[0][:, :1].repeat(1, bs + 1, 1),) * 2)

@@ -133,3 +133,32 @@ def test_refimg_dict_roundtrip_and_broadcast():
                                [:, 0])
     with pytest.raises(ValueError, match='refimg_tokens lacks'):
         SampledPromptTokens.from_dict({'spatial_query_pos': vp.pos_embeds}, 1)
+
+
+def test_precomputed_projections_give_same_tokens():
+    from mmseem.models.layers.visual_sampler import (project_level_features,
+                                                     sample_visual_prompts)
+    g = torch.Generator().manual_seed(0)
+    levels = [torch.randn(1, 8, s, s, generator=g) for s in (2, 4, 8)]
+    mf = torch.randn(1, 8, 16, 16, generator=g)
+    w = [torch.randn(8, 8, generator=g) for _ in range(3)]
+    pn = torch.randn(2, 8, generator=g)
+    pos = torch.zeros(2, 64, 64, dtype=torch.bool)
+    pos[0, 5:20, 5:20] = True
+    pos[1, 30:50, 40:60] = True
+    neg = torch.zeros_like(pos)
+    neg[0, 40:45, 10:12] = True
+
+    def run(projected):
+        return sample_visual_prompts([pos], [neg], mf, levels, w, pn,
+                                     [6, 6, 6, 6],
+                                     torch.Generator().manual_seed(1),
+                                     projected)
+
+    proj = project_level_features(levels, w)
+    assert [p.shape for p in proj] == [x.shape for x in levels]
+    a, b = run(None), run(proj)
+    for x, y in zip(a.level_tokens, b.level_tokens):
+        assert torch.equal(x, y)
+    with pytest.raises(ValueError, match='every level'):
+        run(proj[:2])

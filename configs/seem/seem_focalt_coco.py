@@ -5,15 +5,30 @@
 # X-Decoder Focal-T checkpoint with backbone, pixel decoder and language
 # encoder frozen.
 #   python tools/model_converters/seem2mmseem.py xdecoder_focalt_last.pt \
-#       checkpoints/xdecoder_focalt_last_mmseem.pth
+#       checkpoints/xdecoder_focalt_last_mmseem.pth \
+#       --config configs/seem/seem_focalt_coco.py --partial
+# (--partial: the spatial-prompt parts, absent from X-Decoder, are listed
+# and keep their random initialisation, as in the official training)
 #   bash tools/dist_train.sh configs/seem/seem_focalt_coco.py 8 --amp
 # Data: data/coco/{train2017,val2017,annotations/panoptic_*}, and
 # data/refcoco/refcocog/{refs(umd).p,instances.json} (mmdet's RefCOCO layout).
 # The official set also drops RefCOCOg-umd val images from training
-# ("filtrefgumdval"); filter them out of panoptic_train2017.json to match.
+# ("filtrefgumdval": the referring benchmark's images); to match, write
+#   python tools/dataset_converters/filter_refcoco_images.py \
+#       data/coco/annotations/panoptic_train2017.json \
+#       'data/refcoco/refcocog/refs(umd).p' \
+#       data/coco/annotations/panoptic_train2017_filtrefgumdval.json
+# and set train_dataloader.dataset.ann_file =
+# 'annotations/panoptic_train2017_filtrefgumdval.json' below (the official
+# download panoptic_train2017_filtrefgumdval_filtvlp.json also drops the
+# COCO-Karpathy test images; that filter is not reproduced here).
 _base_ = ['./seem_focalt-v1_coco-panoptic.py']
 
 model = dict(
+    # SOLVER.FIX_PARAM: requires_grad=False for every parameter whose name
+    # contains one of these (the language encoder's lang_proj and
+    # logit_scale included, as in the official trainer)
+    frozen_modules=('backbone', 'pixel_decoder', 'lang_encoder'),
     train_cfg=dict(
         criterion=dict(
             type='SEEMLoss',
@@ -75,9 +90,8 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 # SOLVER: AdamW, BASE_LR 1e-4, WEIGHT_DECAY 0.05 (0 for norms and
 # embeddings), full-model gradient clipping at 5.0, FIX_PARAM backbone /
-# pixel_decoder / lang_encoder. Frozen parts get lr_mult=0 and
-# decay_mult=0 (no update, no decay; checkpoints stay loadable); unlike the
-# official requires_grad=False their gradients are still computed.
+# pixel_decoder / lang_encoder (model.frozen_modules above: no gradient
+# is computed through them).
 # FP16 True in TRAIN.md: on GPU use AmpOptimWrapper (`tools/train.py --amp`
 # or the commented type below); the CPU must keep OptimWrapper.
 optim_wrapper = dict(
@@ -88,9 +102,6 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         custom_keys={
-            'backbone': dict(lr_mult=0.0, decay_mult=0.0),
-            'sem_seg_head.pixel_decoder': dict(lr_mult=0.0, decay_mult=0.0),
-            'predictor.lang_encoder': dict(lr_mult=0.0, decay_mult=0.0),
             'query_feat': dict(decay_mult=0.0),
             'query_embed': dict(decay_mult=0.0),
             'level_embed': dict(decay_mult=0.0),

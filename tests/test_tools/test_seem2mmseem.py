@@ -228,7 +228,8 @@ def test_cli_mismatch_exit_code(tmp_path, capsys):
     dst = tmp_path / 'out.pth'
     assert cli.main([src_path, str(dst), '--manifest', FOCALT_V1]) == 1
     err = capsys.readouterr().err
-    assert 'caping_embed' in err and 'pn_indicator' in err
+    assert 'pn_indicator' in err and '--partial' in err
+    assert 'caping_embed' not in err  # captioning heads are dropped
     assert not dst.exists()
 
 
@@ -290,3 +291,64 @@ def test_convert_into_mmseem_model():
         res = model.predict(data['inputs'], data['data_samples'])[0]
     assert res.pred_panoptic_seg.sem_seg.shape == (1, 64, 64)
     assert res.pred_sem_seg.data.max() < 3
+
+
+def test_xdecoder_into_seem_needs_partial():
+    """SEEM's training starts from X-Decoder: the spatial-prompt parts are
+    absent from the X-Decoder file. Strict conversion refuses; ``--partial``
+    lists them as left at initialisation and drops the captioning heads."""
+    src = fake_official(load_manifest(XDEC_T))
+    target = load_manifest(FOCALT_V1)
+    with pytest.raises(CheckpointMismatchError, match='pn_indicator'):
+        convert_state_dict(src, target)
+    out, report = convert_state_dict(src, target, allow_missing=True)
+    left = set(report.left_at_init)
+    assert {'sem_seg_head.predictor.pn_indicator.weight',
+            'sem_seg_head.predictor.spatial_embed.weight',
+            'dilation_kernel'} <= left
+    assert all('spatial' in k or 'sptial' in k or 'pn_indicator' in k
+               or k == 'dilation_kernel'
+               for k in left), sorted(left)
+    assert set(report.dropped_unsupported) == {
+        'backbone_proj', 'sem_seg_head.predictor.caping_embed',
+        'sem_seg_head.predictor.pos_embed_caping.weight'}
+    assert not left & set(out)
+    assert len(out) + len(left) == len(target)
+    assert 'left at initialisation' in report.summary()
+    # an unexpected key still fails under --partial
+    src['sem_seg_head.predictor.not_a_module'] = torch.zeros(1)
+    with pytest.raises(CheckpointMismatchError, match='not_a_module'):
+        convert_state_dict(src, target, allow_missing=True)
+
+
+def test_partial_refuses_disjoint_source():
+    src = OrderedDict(foo=torch.zeros(2))
+    with pytest.raises(CheckpointMismatchError, match='missing'):
+        convert_state_dict(
+            src, OrderedDict(bar=(2, )), unsupported={}, allow_missing=True)
+
+
+XDEC_CONFIG = osp.join(ROOT, 'configs', 'baselines', 'xdecoder_focalt_coco.py')
+
+
+def test_xdecoder_baseline_converts_strictly(tmp_path, capsys):
+    """The X-Decoder baseline config holds every X-Decoder tensor except the
+    captioning / retrieval heads; SEEM's constant ``dilation_kernel`` comes
+    from the model. The result loads strictly."""
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+
+    from mmseem.registry import MODELS
+    from mmseem.utils import register_all_modules
+    register_all_modules()
+    cli = load_cli()
+    src_path = str(tmp_path / 'xdecoder_focalt_last.pt')
+    torch.save(fake_official(load_manifest(XDEC_T)), src_path)
+    dst = str(tmp_path / 'xdec.pth')
+    assert cli.main([src_path, dst, '--config', XDEC_CONFIG]) == 0
+    out = capsys.readouterr().out
+    assert 'dropped unsupported heads: 3' in out
+    assert "derived buffers from the target model: ['dilation_kernel']" in out
+    model = MODELS.build(Config.fromfile(XDEC_CONFIG).model)
+    load_checkpoint(model, dst, map_location='cpu', strict=True)
+    assert torch.equal(model.dilation_kernel, torch.ones(1, 1, 3, 3))

@@ -1,7 +1,8 @@
 """Convert a released SEEM / X-Decoder checkpoint into an mmseem checkpoint.
 
     python tools/model_converters/seem2mmseem.py SRC DST
-        (--config CONFIG | --manifest MANIFEST.json) [--unsafe-load]
+        (--config CONFIG | --manifest MANIFEST.json) [--partial]
+        [--unsafe-load]
 
 SRC is a released flat state dict (``seem_focalt_v1.pt``,
 ``seem_focall_v1.pt``, ``seem_focal{t,l}_v0.pt``, ``xdecoder_focalt_last.pt``,
@@ -10,7 +11,17 @@ SRC is a released flat state dict (``seem_focalt_v1.pt``,
 The target keys come from the mmseem model built from ``--config`` or, before
 a model exists, from a key manifest (``tests/data/official_keys/*.json``).
 Any missing, unexpected or mis-shaped key is an error (exit code 1) that
-names the offenders. DST loads with ``mmengine.runner.load_checkpoint`` and
+names the offenders. X-Decoder's captioning / retrieval tensors
+(``caping_embed``, ``pos_embed_caping``, ``backbone_proj``: heads mmseem does
+not implement) are dropped and listed. ``--partial`` initialises a larger
+model from a smaller one, as SEEM's training starts from X-Decoder: target
+keys absent from SRC (the spatial-prompt parts) are listed and left out, so
+``load_from`` keeps their initialisation::
+
+    python tools/model_converters/seem2mmseem.py xdecoder_focalt_last.pt \
+        checkpoints/xdecoder_focalt_last_mmseem.pth \
+        --config configs/seem/seem_focalt_coco.py --partial
+ DST loads with ``mmengine.runner.load_checkpoint`` and
 ``mmseg.apis.init_model(cfg, DST)``, also under ``weights_only=True``.
 """
 import argparse
@@ -37,24 +48,34 @@ def parse_args(argv=None):
     target.add_argument(
         '--manifest', help='key manifest JSON giving the target keys')
     parser.add_argument(
+        '--partial', action='store_true',
+        help='allow target keys that SRC lacks (e.g. SEEM from X-Decoder); '
+        'they are listed and keep their initialisation under load_from')
+    parser.add_argument(
         '--unsafe-load', action='store_true',
         help='load SRC with weights_only=False (trusted files only)')
     return parser.parse_args(argv)
 
 
 def target_from_config(config_path):
-    """Build the mmseem model of ``config_path``; return its key table and
-    the names of its parameters."""
+    """Build the mmseem model of ``config_path``; return its key table, the
+    names of its parameters and its derived buffers' values."""
     from mmengine.config import Config
 
-    from mmseem.models.utils.checkpoint_convert import shapes_of_model
+    from mmseem.models.utils.checkpoint_convert import (DERIVED_BUFFERS,
+                                                        shapes_of_model)
     from mmseem.registry import MODELS
     from mmseem.utils import register_all_modules
 
     register_all_modules()
     cfg = Config.fromfile(config_path)
     model = MODELS.build(cfg.model)
-    return shapes_of_model(model), [n for n, _ in model.named_parameters()]
+    buffers = {
+        k: v
+        for k, v in model.state_dict().items() if k in DERIVED_BUFFERS
+    }
+    return (shapes_of_model(model), [n for n, _ in model.named_parameters()],
+            buffers)
 
 
 def main(argv=None):
@@ -64,14 +85,15 @@ def main(argv=None):
                                                         load_manifest,
                                                         load_source)
     try:
-        param_keys = None
+        param_keys, buffers = None, None
         if args.config:
-            target, param_keys = target_from_config(args.config)
+            target, param_keys, buffers = target_from_config(args.config)
         else:
             target = load_manifest(args.manifest)
         source = load_source(args.src, unsafe=args.unsafe_load)
         state_dict, report = convert_state_dict(
-            source, target, target_param_keys=param_keys)
+            source, target, target_param_keys=param_keys,
+            allow_missing=args.partial, buffer_defaults=buffers)
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1

@@ -100,8 +100,11 @@ class SEEMLoss(nn.Module):
         deep_supervision (bool): losses on ``aux_outputs`` too.
         seed (int, optional): base seed; the prompt simulation, prompt
             templates and decoder sampling of iteration ``i`` use
-            ``(seed, i)``. None draws the base seed once from torch's global
-            RNG (which mmengine's ``randomness.seed`` fixes).
+            ``(seed, i)``, and :meth:`step_seed` seeds everything else of the
+            step (mmdet's point sampling, drop path), so a resumed run
+            repeats an uninterrupted one. None draws the base seed once, at
+            construction, from torch's global RNG (which mmengine's
+            ``randomness.seed`` fixes).
         check_finite (bool): raise ``FloatingPointError`` naming the term
             when a loss is NaN/inf.
     """
@@ -180,7 +183,9 @@ class SEEMLoss(nn.Module):
         self.class_fallback = class_fallback
         self.class_names = self._resolve_names(class_names)
         self.deep_supervision = deep_supervision
-        self.seed = seed
+        if seed is None:
+            seed = int(torch.randint(0, 2**31 - 1, (1, )).item())
+        self.seed = int(seed)
         self.check_finite = check_finite
         self._calls = 0
 
@@ -214,14 +219,22 @@ class SEEMLoss(nn.Module):
             return self.class_names
         return model.get_vocabulary()
 
+    def _iteration(self) -> int:
+        it = MessageHub.get_current_instance().get_info('iter')
+        return self._calls if it is None else int(it)
+
+    def step_seed(self) -> int:
+        """Seed of the global RNGs for this training step, a function of
+        ``(seed, iteration)`` only (mmengine's message hub ``iter``, which a
+        resumed run restores)."""
+        return (int(self.seed) * 7_919 + 104_729 * self._iteration() +
+                1) % (2**31 - 1)
+
     def _generators(self, device):
         """Per-iteration RNGs: numpy (prompt simulator), torch CPU (prompt
         templates, sampled classes), torch on ``device`` (decoder)."""
-        it = MessageHub.get_current_instance().get_info('iter')
-        it = self._calls if it is None else int(it)
+        it = self._iteration()
         self._calls += 1
-        if self.seed is None:
-            self.seed = int(torch.randint(0, 2**31 - 1, (1, )).item())
         seed = (int(self.seed) * 1_000_003 + it) % (2**62)
         np_rng = np.random.default_rng([int(self.seed), it])
         cpu = torch.Generator().manual_seed(seed)

@@ -69,8 +69,8 @@ class SEEM(BaseModel):
         sem_seg_head (dict): ``SEEMHead`` config (pixel decoder + predictor).
         data_preprocessor (dict, optional): e.g. ``mmdet.DetDataPreprocessor``
             (normalise, BGR->RGB, pad to a multiple of 32).
-        train_cfg (dict, optional): training settings (see the training
-            issue; :meth:`loss` is not implemented yet).
+        train_cfg (dict, optional): training settings; ``criterion`` is the
+            ``SEEMLoss`` config used by :meth:`loss`.
         test_cfg (dict, optional): overrides of ``DEFAULT_TEST_CFG``:
             ``task``, ``semantic_on``/``instance_on``/``panoptic_on``,
             ``object_mask_threshold`` (0.8) and ``overlap_threshold`` (0.8) of
@@ -81,6 +81,13 @@ class SEEM(BaseModel):
         init_cfg (dict, optional): initialisation config.
         pretrained (None): accepted (must be None) because
             ``mmseg.apis.init_model`` sets ``model.pretrained = None``.
+        frozen_modules (Sequence[str]): official ``SOLVER.FIX_PARAM``: every
+            parameter whose name contains one of these strings gets
+            ``requires_grad=False`` (no gradient is computed through a frozen
+            prefix such as the backbone). SEEM's recipe freezes
+            ``('backbone', 'pixel_decoder', 'lang_encoder')``. A key that
+            matches no parameter is an error (a typo would silently train
+            everything).
 
     Attribute names are official (``backbone``, ``sem_seg_head``, the
     persistent ``dilation_kernel`` buffer), so released checkpoints map
@@ -94,7 +101,8 @@ class SEEM(BaseModel):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
-                 pretrained: Optional[str] = None):
+                 pretrained: Optional[str] = None,
+                 frozen_modules: Sequence[str] = ()):
         if pretrained is not None:
             raise ValueError(
                 '`pretrained` is not used by SEEM: load converted weights '
@@ -123,6 +131,33 @@ class SEEM(BaseModel):
             self.set_vocabulary(
                 vocab.get('thing_classes', vocab.get('classes', [])),
                 vocab.get('stuff_classes', []))
+        if isinstance(frozen_modules, str):
+            frozen_modules = (frozen_modules, )
+        self.frozen_modules = tuple(frozen_modules)
+        self.freeze(self.frozen_modules)
+
+    def freeze(self, keys: Sequence[str]) -> int:
+        """``requires_grad=False`` for every parameter whose name contains
+        one of ``keys`` (official ``FIX_PARAM`` substring semantics).
+
+        Returns the number of frozen parameter elements.
+        """
+        frozen = 0
+        names = [n for n, _ in self.named_parameters()]
+        for key in keys:
+            if not isinstance(key, str) or not key:
+                raise ValueError(f'frozen_modules entries must be non-empty '
+                                 f'strings; got {key!r}')
+            if not any(key in n for n in names):
+                raise ValueError(
+                    f'frozen_modules entry {key!r} matches no parameter of '
+                    f'SEEM; parameter names look like {names[:2]} (use e.g. '
+                    "'backbone', 'pixel_decoder', 'lang_encoder')")
+        for name, param in self.named_parameters():
+            if any(key in name for key in keys):
+                param.requires_grad_(False)
+                frozen += param.numel()
+        return frozen
 
     # ------------------------------------------------------------------
     # vocabulary
@@ -230,14 +265,27 @@ class SEEM(BaseModel):
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         """Training losses: ``train_cfg.criterion`` (a registered module
         with ``loss(model, feats, data_samples) -> dict``) runs the prompt
-        simulation rounds, the matching and the losses on the features."""
+        simulation rounds, the matching and the losses on the features.
+
+        The step runs under forked global RNGs seeded by
+        ``criterion.step_seed()`` (a function of the iteration), so it draws
+        the same random numbers (point sampling, drop path, prompts) whether
+        the run was resumed or not, and leaves the global RNG untouched.
+        """
         if self.criterion is None:
             raise NotImplementedError(
                 'This SEEM config has no train_cfg.criterion: add one '
                 '(see configs/seem/*_synthetic*.py training configs) or use '
                 'the model for inference.')
-        feats = self.extract_feat(inputs)
-        return self.criterion.loss(self, feats, data_samples)
+        step_seed = getattr(self.criterion, 'step_seed', None)
+        if step_seed is None:
+            feats = self.extract_feat(inputs)
+            return self.criterion.loss(self, feats, data_samples)
+        devices = [inputs.device] if inputs.device.type == 'cuda' else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(step_seed())
+            feats = self.extract_feat(inputs)
+            return self.criterion.loss(self, feats, data_samples)
 
     def predict(self, inputs: Tensor, data_samples: Sequence) -> List:
         """Predict with the task of ``test_cfg.task``, switched per batch by

@@ -51,6 +51,18 @@ DERIVED_BUFFERS: Dict[str, str] = {
     'of queries and the text context length',
 }
 
+#: Official X-Decoder tensors of heads that mmseem does not implement
+#: (image captioning and image-text retrieval; SEEM v1 dropped them too).
+#: They are dropped, and listed in the report, when the target lacks them.
+UNSUPPORTED_HEADS: Dict[str, str] = {
+    'backbone_proj':
+    'X-Decoder: image-text retrieval projection of the backbone features',
+    'sem_seg_head.predictor.caping_embed':
+    'X-Decoder: captioning output projection',
+    'sem_seg_head.predictor.pos_embed_caping.weight':
+    'X-Decoder: captioning token position embedding',
+}
+
 #: How many offending keys an error message lists before summarising.
 MAX_LISTED = 20
 
@@ -69,6 +81,9 @@ class ConversionReport(NamedTuple):
     stripped_prefix: str
     renamed: List[Tuple[str, str]]
     dropped: List[str]
+    dropped_unsupported: Tuple[str, ...] = ()
+    left_at_init: Tuple[str, ...] = ()
+    filled_buffers: Tuple[str, ...] = ()
 
     def summary(self) -> str:
         lines = [
@@ -82,6 +97,18 @@ class ConversionReport(NamedTuple):
             f'dropped derived buffers: {len(self.dropped)}'
             + (f' {self.dropped}' if self.dropped else ''),
         ]
+        if self.dropped_unsupported:
+            lines.append(f'dropped unsupported heads: '
+                         f'{len(self.dropped_unsupported)} '
+                         f'{list(self.dropped_unsupported)}')
+        if self.filled_buffers:
+            lines.append(f'derived buffers from the target model: '
+                         f'{list(self.filled_buffers)}')
+        if self.left_at_init:
+            lines.append(
+                f'left at initialisation (--partial, not in the official '
+                f'file): {len(self.left_at_init)}\n'
+                + _listing(self.left_at_init))
         return '\n'.join(lines)
 
 
@@ -185,6 +212,9 @@ def convert_state_dict(
     renames: Sequence[Tuple[str, str]] = KEY_RENAMES,
     derived_buffers: Mapping[str, str] = DERIVED_BUFFERS,
     target_param_keys: Optional[Iterable[str]] = None,
+    unsupported: Mapping[str, str] = UNSUPPORTED_HEADS,
+    allow_missing: bool = False,
+    buffer_defaults: Optional[Mapping[str, torch.Tensor]] = None,
 ) -> Tuple['OrderedDict[str, torch.Tensor]', ConversionReport]:
     """Map an official state dict onto the target key -> shape table.
 
@@ -198,6 +228,16 @@ def convert_state_dict(
             (``model.named_parameters()``); when given, every official key
             that is not a derived buffer must land in a parameter, not in a
             buffer.
+        unsupported: official keys of heads mmseem does not implement
+            (:data:`UNSUPPORTED_HEADS`), dropped when the target lacks them.
+        allow_missing: partial initialisation, e.g. SEEM from an X-Decoder
+            checkpoint (official ``load_from``: the spatial-prompt parts
+            start from scratch). Target keys with no official tensor are
+            left out of the result and listed in ``report.left_at_init``
+            instead of raising; unexpected and mis-shaped keys still raise.
+        buffer_defaults: values of the target model's derived buffers
+            (:data:`DERIVED_BUFFERS`, e.g. SEEM's ``dilation_kernel`` when
+            converting an X-Decoder file); used when the source lacks them.
 
     Returns:
         The converted state dict in target order, and a
@@ -218,8 +258,22 @@ def convert_state_dict(
     ]
     for k in dropped:
         del sd[k]
+    dropped_unsupported = tuple(
+        k for k in sd if k in unsupported and k not in target_shapes)
+    for k in dropped_unsupported:
+        del sd[k]
+
+    filled = []
+    for k in target_shapes:
+        if (k not in sd and k in derived_buffers and buffer_defaults
+                and k in buffer_defaults):
+            sd[k] = buffer_defaults[k].detach().clone()
+            filled.append(k)
 
     missing = [k for k in target_shapes if k not in sd]
+    left_at_init = ()
+    if allow_missing and len(missing) < len(target_shapes):
+        left_at_init, missing = tuple(missing), []
     unexpected = [k for k in sd if k not in target_shapes]
     mismatched = [
         f'{k}: official {list(sd[k].shape)} vs target '
@@ -252,11 +306,15 @@ def convert_state_dict(
         hint = ('Check that the config/manifest matches the checkpoint '
                 '(Focal-T vs Focal-L, SEEM vs X-Decoder, number of queries); '
                 'a renamed module needs a row in KEY_RENAMES.')
+        if missing and not unexpected and not mismatched:
+            hint += (' To initialise a larger model from this file (e.g. '
+                     'SEEM from X-Decoder), convert with --partial '
+                     '(allow_missing=True).')
         raise CheckpointMismatchError(
             f'cannot convert (stripped prefix {prefix!r}):\n'
             + '\n'.join(parts) + '\n' + hint)
 
-    out = OrderedDict((k, sd[k]) for k in target_shapes)
+    out = OrderedDict((k, sd[k]) for k in target_shapes if k in sd)
     report = ConversionReport(
         num_source=num_source,
         num_target=len(target_shapes),
@@ -265,7 +323,10 @@ def convert_state_dict(
         target_params=sum(_numel(s) for s in target_shapes.values()),
         stripped_prefix=prefix,
         renamed=renamed,
-        dropped=dropped)
+        dropped=dropped,
+        dropped_unsupported=dropped_unsupported,
+        left_at_init=left_at_init,
+        filled_buffers=tuple(filled))
     return out, report
 
 

@@ -37,7 +37,7 @@ from mmseem.evaluation.functional.click_protocols import (
 from mmseem.structures.visual_prompts import VisualPrompts
 
 __all__ = ['run_interactive_evaluation', 'gt_object_masks',
-           'DEFAULT_GROUP_SIZE']
+           'ignored_region', 'DEFAULT_GROUP_SIZE']
 
 #: Objects prompted jointly per session. SEEM: at most 5 objects of an image
 #: form one session (``register_pascalvoc_eval.py`` groups them by 5);
@@ -71,6 +71,25 @@ def gt_object_masks(data_sample) -> np.ndarray:
         raise ValueError(f'gt_instances.masks must be [N, H, W], got shape '
                          f'{masks.shape}')
     return masks.astype(bool)
+
+
+def ignored_region(data_sample) -> Optional[np.ndarray]:
+    """Union of ``data_sample.ignored_instances.masks`` as bool [H, W].
+
+    mmdet's ``PackDetInputs`` puts instances with ``ignore_flag=1`` there;
+    the click-benchmark datasets (:mod:`mmseem.datasets.interactive_seg`)
+    store their ignore region (GrabCut / Berkeley 128 band, VOC void) as such
+    an instance. None when the sample has no ignored masks.
+    """
+    ignored = getattr(data_sample, 'ignored_instances', None)
+    masks = None if ignored is None else ignored.get('masks', None)
+    if masks is None or len(masks) == 0:
+        return None
+    if hasattr(masks, 'to_ndarray'):
+        masks = masks.to_ndarray()
+    elif isinstance(masks, torch.Tensor):
+        masks = masks.detach().cpu().numpy()
+    return np.asarray(masks).astype(bool).any(axis=0)
 
 
 def _single_image_feats(feats: Dict, batch_idx: Optional[int]) -> Dict:
@@ -173,7 +192,10 @@ def run_interactive_evaluation(model,
             square, for both protocols since it is the model's input
             convention; the protocols themselves decide only where clicks
             go).
-        ignore_mask: optional bool [H, W] excluded from the IoU.
+        ignore_mask: optional bool [H, W] excluded from the IoU (and from
+            the standard protocol's click error regions), or
+            ``'ignored_instances'`` to take :func:`ignored_region` of the
+            sample (nothing is excluded when it has none).
         iou_key (str): where to store the IoUs.
 
     Returns:
@@ -203,6 +225,12 @@ def run_interactive_evaluation(model,
             f'{type(model).__name__} was built without spatial (visual '
             'prompt) queries (predictor spatial=False, e.g. X-Decoder): it '
             'cannot be evaluated interactively')
+    if isinstance(ignore_mask, str):
+        if ignore_mask != 'ignored_instances':
+            raise ValueError(
+                "ignore_mask (SEEM's test_cfg.ignore_regions) must be an "
+                f"array, None or 'ignored_instances', got {ignore_mask!r}")
+        ignore_mask = ignored_region(data_sample)
     gt = gt_object_masks(data_sample)
     gt = gt[gt.any(axis=(1, 2))]  # drop empty objects
     size = tuple(gt.shape[-2:])

@@ -77,7 +77,10 @@ class SEEM(BaseModel):
             the official panoptic merging, ``max_per_image`` (100), ``seed``
             of the point / query sampling (reproducible inference; ``None``
             uses the global RNG), ``vocabulary`` (``thing_classes`` /
-            ``stuff_classes`` lists, else ``dataset_meta`` is used).
+            ``stuff_classes`` lists, else ``dataset_meta`` is used),
+            ``ignore_regions`` (``'ignored_instances'``: the data sample's
+            ignored instances, e.g. GrabCut's boundary band or VOC's void
+            border, are left out of the interactive IoU; default None).
         init_cfg (dict, optional): initialisation config.
         pretrained (None): accepted (must be None) because
             ``mmseg.apis.init_model`` sets ``model.pretrained = None``.
@@ -318,7 +321,10 @@ class SEEM(BaseModel):
                 sample,
                 protocol=self.test_cfg.get('interactive_protocol', 'seem'),
                 max_clicks=self.test_cfg.get('max_clicks', 20),
-                batch_idx=i)
+                batch_idx=i,
+                # 'ignored_instances': the sample's ignored_instances masks
+                # (GrabCut / Berkeley 128 band, VOC void) leave the IoU
+                ignore_mask=self.test_cfg.get('ignore_regions'))
         return list(data_samples)
 
     def _task_of(self, data_samples) -> str:

@@ -1,0 +1,33 @@
+# SEEM Focal-T v1, interactive (click) segmentation on the 345-frame DAVIS
+# interactive subset (not the video set of seem_focalt-v1_davis.py) with the
+# standard protocol (RITM / SimpleClick: each object alone, the
+# next click at the most interior pixel of the larger error region,
+# stop at IoU >= 0.95 or 20 clicks; NoC@85/90/95, NoF@85/90, mIoU@k).
+# Layout (configs/_base_/datasets/interactive_davis345.py):
+#   data/DAVIS345/img/*.jpg, data/DAVIS345/gt/*.png
+#   python tools/model_converters/seem2mmseem.py seem_focalt_v1.pt \
+#       checkpoints/seem_focalt_v1_mmseem.pth
+#   mim test mmseem seem_focalt-v1_davis345-clicks.py \
+#       --checkpoint checkpoints/seem_focalt_v1_mmseem.pth
+# SEEM's own protocol (an image's objects prompted jointly in groups of
+# 5, clicks by error area, 3x3 clicks, stop when every IoU > 0.9;
+# NoC@50/80/85/90): append
+#   --cfg-options model.test_cfg.interactive_protocol=seem \
+#       test_evaluator.protocol=seem
+# The two protocols' NoC figures are not comparable.
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/datasets/interactive_davis345.py',
+    '../_base_/models/seem_focalt.py',
+]
+max_clicks = 20
+model = dict(
+    test_cfg=dict(
+        task='interactive_eval',
+        interactive_protocol='standard',
+        max_clicks=max_clicks,
+        # exclude data_sample.ignored_instances (the ignore region) from
+        # the IoU and the click error regions
+        ignore_regions='ignored_instances'))
+test_evaluator = dict(protocol='standard', max_clicks=max_clicks)
+val_evaluator = test_evaluator

@@ -358,6 +358,9 @@ class FocalNet(BaseModule):
         frozen_stages (int): -1 none; 0 the stem; k >= 2 the stem and
             stages ``0..k-2`` (official semantics).
         use_checkpoint (bool): activation checkpointing per block.
+        out_type (str): ``'dict'`` (``{'res2', ...}``, SEEM's pixel decoder)
+            or ``'tuple'`` (the maps in ``out_indices`` order, what mmdet /
+            mmseg necks and heads such as ``Mask2FormerHead`` take).
         init_cfg (dict, optional): mmengine init config; when None,
             Linear weights get trunc-normal(0.02) and LayerNorms (1, 0).
 
@@ -416,8 +419,13 @@ class FocalNet(BaseModule):
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
                  use_checkpoint: bool = False,
+                 out_type: str = 'dict',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if out_type not in ('dict', 'tuple'):
+            raise ValueError(f"FocalNet out_type must be 'dict' (SEEM) or "
+                             f"'tuple' (mmdet/mmseg heads), got {out_type!r}")
+        self.out_type = out_type
         if isinstance(arch, str):
             if arch.lower() not in self.arch_zoo:
                 raise ValueError(
@@ -550,9 +558,10 @@ class FocalNet(BaseModule):
         self._freeze_stages()
         return self
 
-    def forward(self, x: Tensor) -> Dict[str, Tensor]:
+    def forward(self, x: Tensor) -> Union[Dict[str, Tensor], tuple]:
         """Args: x [B, 3, H, W]. Returns ``{'res{i+2}': [B, C_i, H_i, W_i]}``
-        with ``H_i = ceil(H / stride_i)`` (see module docstring)."""
+        with ``H_i = ceil(H / stride_i)`` (see module docstring), or these
+        maps as a tuple with ``out_type='tuple'``."""
         if x.dim() != 4:
             raise ValueError(
                 f'FocalNet takes images [B, C, H, W], got shape '
@@ -568,4 +577,4 @@ class FocalNet(BaseModule):
                 outs[f'res{i + 2}'] = x_out.view(
                     -1, H, W, self.num_features[i]).permute(0, 3, 1,
                                                             2).contiguous()
-        return outs
+        return tuple(outs.values()) if self.out_type == 'tuple' else outs

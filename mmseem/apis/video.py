@@ -107,6 +107,7 @@ class VideoPropagator:
         self.num_objects = 0
         self.first = None  # (inputs, masks at img_shape [K, h, w])
         self.previous = None
+        self._first_tokens = None  # encode_refimg of the first frame
 
     # ------------------------------------------------------------------
     def set_reference(self, inputs: torch.Tensor, data_sample,
@@ -139,6 +140,7 @@ class VideoPropagator:
         img_shape = tuple(_meta(data_sample, 'img_shape')[:2])
         self.first = (inputs, _resize_masks(masks, img_shape))
         self.previous = None
+        self._first_tokens = None
         self._first_ori = masks
 
     def _prompts(self, ref_masks: np.ndarray):
@@ -151,16 +153,26 @@ class VideoPropagator:
     def predict_frame(self, inputs: torch.Tensor, data_sample):
         """Segment one frame ``inputs`` [1, 3, H, W] with the reference."""
         ref_inputs, ref_masks = self.first
+        is_first = True
         if self.reference == 'previous' and self.previous is not None:
             prev_inputs, prev_masks = self.previous
             if prev_masks.any(axis=(1, 2)).all():
                 ref_inputs, ref_masks = prev_inputs, prev_masks
+                is_first = False
         h0, w0 = _meta(data_sample, 'ori_shape')[:2]
         pred = torch.zeros((self.num_objects, h0, w0), dtype=torch.bool)
         prompts, present = self._prompts(ref_masks)
         if prompts is not None:
+            # the first frame's reference is encoded once per sequence
+            tokens = None
+            if is_first and hasattr(self.model, 'encode_refimg'):
+                if self._first_tokens is None:
+                    self._first_tokens = self.model.encode_refimg(
+                        ref_inputs, prompts)
+                tokens = self._first_tokens
+            kwargs = {} if tokens is None else dict(ref_tokens=tokens)
             out = self.model.predict_refimg(ref_inputs, prompts, inputs,
-                                            [data_sample])[0]
+                                            [data_sample], **kwargs)[0]
             pred[torch.as_tensor(present)] = out.pred_instances.masks.cpu()
         data_sample.pred_masks = pred
         if self.reference == 'previous':

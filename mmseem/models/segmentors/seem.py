@@ -556,16 +556,12 @@ class SEEM(BaseModel):
             sample.pred_instances = res
         return list(data_samples)
 
-    def predict_refimg(self,
-                       ref_inputs: Tensor,
-                       ref_prompts,
-                       inputs: Optional[Tensor],
-                       data_samples: Sequence,
-                       feats: Optional[Dict] = None) -> List:
-        """Visual referring: segment in ``inputs`` what ``ref_prompts``
-        (:class:`VisualPrompts` on the padded reference image, one per
-        target object) mark in ``ref_inputs`` [1, 3, H, W]. ``feats``: cached
-        features of ``inputs`` (then ``inputs`` may be None)."""
+    def encode_refimg(self, ref_inputs: Tensor, ref_prompts) -> Dict:
+        """Reference tokens of visual referring: the visual sampler's
+        tokens for ``ref_prompts`` (:class:`VisualPrompts`, one per target)
+        on ``ref_inputs`` [1, 3, H, W]. Pass the result to
+        :meth:`predict_refimg` as ``ref_tokens`` to segment several target
+        images (video frames) with one reference encoding."""
         ref = self.extract_feat(ref_inputs)
         pos, neg = ref_prompts.to_tensors(
             pad_to=ref['input_shape'], device=ref_inputs.device)
@@ -573,6 +569,31 @@ class SEEM(BaseModel):
         tokens = self.predictor.encode_reference(
             ref['multi_scale_features'], ref['mask_features'], [pos], [neg],
             generator=gen)
+        # the decoder continues the same random stream as an uncached call
+        return dict(tokens=tokens,
+                    gen_state=None if gen is None else gen.get_state())
+
+    def predict_refimg(self,
+                       ref_inputs: Optional[Tensor],
+                       ref_prompts,
+                       inputs: Optional[Tensor],
+                       data_samples: Sequence,
+                       feats: Optional[Dict] = None,
+                       ref_tokens: Optional[Dict] = None) -> List:
+        """Visual referring: segment in ``inputs`` what ``ref_prompts``
+        (:class:`VisualPrompts` on the padded reference image, one per
+        target object) mark in ``ref_inputs`` [1, 3, H, W]. ``feats``: cached
+        features of ``inputs`` (then ``inputs`` may be None);
+        ``ref_tokens``: cached :meth:`encode_refimg` output (then
+        ``ref_inputs`` / ``ref_prompts`` are not used)."""
+        if ref_tokens is None:
+            ref_tokens = self.encode_refimg(ref_inputs, ref_prompts)
+        tokens = ref_tokens['tokens']
+        device = (inputs if inputs is not None else
+                  feats['mask_features']).device
+        gen = self._generator(device)
+        if gen is not None and ref_tokens.get('gen_state') is not None:
+            gen.set_state(ref_tokens['gen_state'])
         if feats is None:
             feats = self.extract_feat(inputs)
         out = self.sem_seg_head.decode(

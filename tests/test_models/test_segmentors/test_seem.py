@@ -239,6 +239,24 @@ def test_visual_referring_from_reference_image(model):
         assert res.pred_instances.masks.shape == (2, H, W)
 
 
+def test_cached_reference_tokens_give_the_same_masks(model):
+    """Video propagation encodes the reference once (encode_refimg) and
+    reuses it per frame: identical logits to an uncached call."""
+    ref_in, _ = _batch(model, [_sample()], [_image(5)])
+    vp = VisualPrompts.build(tuple(ref_in.shape[-2:]), **_prompts('masks',
+                             size=tuple(ref_in.shape[-2:])))
+    inputs, samples = _batch(model, [_sample()])
+    inputs2, samples2 = _batch(model, [_sample()])
+    with torch.no_grad():
+        a = model.predict_refimg(ref_in, vp, inputs, samples)[0]
+        tokens = model.encode_refimg(ref_in, vp)
+        b = model.predict_refimg(None, None, inputs2, samples2,
+                                 ref_tokens=tokens)[0]
+    assert a.pred_instances.masks.any()
+    assert torch.equal(a.pred_instances.masks, b.pred_instances.masks)
+    assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+
+
 def test_mixed_batch_is_rejected(model):
     vp = VisualPrompts.build((H, W), **_prompts('boxes'))
     inputs, samples = _batch(model, [_sample(visual_prompts=vp), _sample()])

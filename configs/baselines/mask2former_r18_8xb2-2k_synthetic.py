@@ -1,7 +1,10 @@
 # mmdet's Mask2Former (panoptic), a tiny random-init ResNet-18 variant sized
 # for CPU training on mmseem's synthetic set: the reference baseline that
 # SEEM and X-Decoder are compared against "trained or loaded the same way".
-# Every part is mmdet's own (built in the mmdet scope via `_scope_`).
+# Every part is mmdet's own (built in the mmdet scope via `_scope_`). Same
+# budget as seem_small_8xb2-2k_synthetic.py / xdecoder_small_8xb2-2k_
+# synthetic.py: 2k iterations of batch 2, 64-d pixel decoder / decoder,
+# 16 queries, 3 decoder layers.
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/datasets/synthetic_panoptic.py',
@@ -45,7 +48,7 @@ model = dict(
         out_channels=feat,
         num_things_classes=num_things_classes,
         num_stuff_classes=num_stuff_classes,
-        num_queries=20,
+        num_queries=16,
         num_transformer_feat_level=3,
         pixel_decoder=dict(
             type='MSDeformAttnPixelDecoder',

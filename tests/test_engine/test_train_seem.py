@@ -1,5 +1,6 @@
-"""2-iteration `tools/train.py` runs of the tiny SEEM and X-Decoder training
-configs on a freshly generated tiny synthetic set (no evaluation)."""
+"""2-iteration `tools/train.py` runs of the SEEM and X-Decoder training
+configs (the small models) on a freshly generated tiny synthetic set (no
+evaluation)."""
 import json
 import os
 import subprocess
@@ -23,8 +24,8 @@ def workspace(tmp_path_factory):
 
 
 @pytest.mark.parametrize('config', [
-    'configs/seem/seem_tiny_8xb2-1k_synthetic.py',
-    'configs/baselines/xdecoder_tiny_8xb2-1k_synthetic.py',
+    'configs/seem/seem_small_8xb2-2k_synthetic.py',
+    'configs/baselines/xdecoder_small_8xb2-2k_synthetic.py',
 ])
 def test_two_training_iterations(config, workspace, tmp_path):
     wd = tmp_path / 'wd'

@@ -17,16 +17,5 @@
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/datasets/interactive_coco_mval.py',
-    '../_base_/models/seem_focalt.py',
+    '../_base_/models/seem_focalt_clicks.py',
 ]
-max_clicks = 20
-model = dict(
-    test_cfg=dict(
-        task='interactive_eval',
-        interactive_protocol='standard',
-        max_clicks=max_clicks,
-        # exclude data_sample.ignored_instances (the ignore region) from
-        # the IoU and the click error regions
-        ignore_regions='ignored_instances'))
-test_evaluator = dict(protocol='standard', max_clicks=max_clicks)
-val_evaluator = test_evaluator

@@ -48,6 +48,7 @@ from mmdet.models.utils import (get_uncertain_point_coords_with_randomness,
                                 preprocess_panoptic_gt)
 from mmdet.structures.mask import BitmapMasks
 from mmdet.utils import reduce_mean
+from mmengine.dist import get_rank
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -100,7 +101,7 @@ class SEEMLoss(nn.Module):
         deep_supervision (bool): losses on ``aux_outputs`` too.
         seed (int, optional): base seed; the prompt simulation, prompt
             templates and decoder sampling of iteration ``i`` use
-            ``(seed, i)``, and :meth:`step_seed` seeds everything else of the
+            ``(seed, i)`` (and the distributed rank), and :meth:`step_seed` seeds everything else of the
             step (mmdet's point sampling, drop path), so a resumed run
             repeats an uninterrupted one. None draws the base seed once, at
             construction, from torch's global RNG (which mmengine's
@@ -225,18 +226,21 @@ class SEEMLoss(nn.Module):
 
     def step_seed(self) -> int:
         """Seed of the global RNGs for this training step, a function of
-        ``(seed, iteration)`` only (mmengine's message hub ``iter``, which a
-        resumed run restores)."""
+        ``(seed, iteration, rank)`` only (mmengine's message hub ``iter``,
+        which a resumed run restores; each distributed rank draws its own
+        stream)."""
         return (int(self.seed) * 7_919 + 104_729 * self._iteration() +
-                1) % (2**31 - 1)
+                15_485_863 * get_rank() + 1) % (2**31 - 1)
 
     def _generators(self, device):
         """Per-iteration RNGs: numpy (prompt simulator), torch CPU (prompt
         templates, sampled classes), torch on ``device`` (decoder)."""
         it = self._iteration()
         self._calls += 1
-        seed = (int(self.seed) * 1_000_003 + it) % (2**62)
-        np_rng = np.random.default_rng([int(self.seed), it])
+        rank = get_rank()  # ranks see other images: other prompt streams
+        seed = (int(self.seed) * 1_000_003 + it + 7_777_777 * rank) % (2**62)
+        np_rng = np.random.default_rng([int(self.seed), it] +
+                                       ([rank] if rank else []))
         cpu = torch.Generator().manual_seed(seed)
         dev = torch.Generator(device=device).manual_seed(seed)
         return np_rng, cpu, dev

@@ -5,13 +5,14 @@ pixel decoder, which turns backbone features into per-pixel ``mask_features``
 and three multi-scale features, and the SEEM decoder (``predictor``), which
 turns them plus prompts into mask / class / grounding predictions.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmseem.registry import MODELS
+from mmseem.structures.tasks import Task
 
 __all__ = ['SEEMHead']
 
@@ -50,7 +51,7 @@ class SEEMHead(BaseModule):
     def decode(self,
                mask_features: Tensor,
                multi_scale_features: list,
-               task: str = 'seg',
+               task: Union[Task, str] = Task.PANOPTIC,
                prompts: Optional[dict] = None,
                generator: Optional[torch.Generator] = None,
                prepared=None) -> Dict:
@@ -64,13 +65,13 @@ class SEEMHead(BaseModule):
             multi_scale_features,
             mask_features,
             task=task,
-            extra=prompts,
+            prompts=prompts,
             generator=generator,
             prepared=prepared)
 
     def forward(self,
                 feats: Dict[str, Tensor],
-                task: str = 'seg',
+                task: Union[Task, str] = Task.PANOPTIC,
                 prompts: Optional[dict] = None,
                 generator: Optional[torch.Generator] = None) -> Dict:
         """Backbone features ``res2..res5`` + prompts -> predictions.

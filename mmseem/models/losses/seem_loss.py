@@ -55,6 +55,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
 from mmseem.registry import DATASETS, MODELS, TASK_UTILS
+from mmseem.structures.tasks import Task
 from ..language.prompt_templates import prompt_random_template
 
 __all__ = ['SEEMLoss']
@@ -393,7 +394,7 @@ class SEEMLoss(nn.Module):
                 prompts['prev_mask'] = prev
             out = model.sem_seg_head.decode(
                 feats['mask_features'], feats['multi_scale_features'],
-                'spatial', prompts, gen)
+                Task.INTERACTIVE, prompts, gen)
             prev = out['prev_mask']
             up = F.interpolate(prev.float(), size=size, mode='bilinear',
                                align_corners=False).sigmoid() > 0.5
@@ -578,7 +579,7 @@ class SEEMLoss(nn.Module):
             if prev is not None:
                 prompts['prev_mask'] = prev
 
-        out = model.sem_seg_head.decode(mf, msf, 'seg', prompts, gen)
+        out = model.sem_seg_head.decode(mf, msf, Task.PANOPTIC, prompts, gen)
 
         num_masks = reduce_mean(
             torch.tensor(float(sum(len(t.labels) for t in panoptic)),

@@ -43,9 +43,7 @@ from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmseem.registry import MODELS
-
-TASKS = ('panoptic', 'semantic', 'instance', 'referring', 'interactive',
-         'interactive_eval')
+from mmseem.structures.tasks import Task
 
 DEFAULT_TEST_CFG = dict(
     task='panoptic',
@@ -124,9 +122,7 @@ class SEEM(BaseModel):
         self.criterion = MODELS.build(criterion) if criterion else None
         cfg = dict(DEFAULT_TEST_CFG)
         cfg.update(test_cfg or {})
-        if cfg['task'] not in TASKS:
-            raise ValueError(f"test_cfg.task={cfg['task']!r} is unknown; "
-                             f'choose one of {TASKS}')
+        cfg['task'] = Task.parse(cfg['task'], 'test_cfg.task')
         self.test_cfg = cfg
         self._vocabulary: Optional[Tuple[List[str], List[str]]] = None
         vocab = cfg.get('vocabulary')
@@ -262,7 +258,7 @@ class SEEM(BaseModel):
         self._prepare_vocabulary()
         feats = self.extract_feat(inputs)
         return self.sem_seg_head.decode(
-            feats['mask_features'], feats['multi_scale_features'], 'seg',
+            feats['mask_features'], feats['multi_scale_features'], Task.PANOPTIC,
             dict(vocabulary='default'), self._generator(inputs.device))
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
@@ -300,12 +296,15 @@ class SEEM(BaseModel):
                              'preprocessor / test pipeline')
         feats = self.extract_feat(inputs)
         task = self._task_of(data_samples)
-        if task == 'interactive_eval':
+        if task is Task.INTERACTIVE_EVAL:
             return self._predict_interactive_eval(feats, data_samples)
-        if task == 'interactive':
+        if task is Task.INTERACTIVE:
             return self.predict_prompts(feats, data_samples)
-        if task == 'referring':
+        if task is Task.REFERRING:
             return self.predict_referring(feats, data_samples)
+        if task is Task.REFIMG:
+            raise ValueError('visual referring needs a reference image: use '
+                             'model.predict_refimg(...) or mmseem.apis')
         return self.predict_generic(feats, data_samples, task)
 
     def _predict_interactive_eval(self, feats: Dict,
@@ -327,18 +326,34 @@ class SEEM(BaseModel):
                 ignore_mask=self.test_cfg.get('ignore_regions'))
         return list(data_samples)
 
-    def _task_of(self, data_samples) -> str:
+    def _task_of(self, data_samples) -> Task:
+        """The batch's task: a sample's own ``task`` (data field or
+        metainfo), else ``visual_prompts`` -> interactive, ``text`` ->
+        referring, else ``test_cfg.task``. One task per batch."""
         def has(s, k):
             return k in s or k in s.metainfo
 
+        own = [s.get('task', s.metainfo.get('task')) for s in data_samples]
+        if any(t is not None for t in own):
+            tasks = {
+                Task.parse(t if t is not None else self.test_cfg['task'],
+                           'data_sample.task')
+                for t in own
+            }
+            if len(tasks) > 1:
+                raise ValueError(
+                    f'samples of one batch ask for different tasks '
+                    f'{sorted(t.value for t in tasks)}: run them in '
+                    'separate batches')
+            return tasks.pop()
         if all(has(s, 'visual_prompts') for s in data_samples):
-            return 'interactive'
+            return Task.INTERACTIVE
         if any(has(s, 'visual_prompts') for s in data_samples):
             raise ValueError('mix of samples with and without '
                              'visual_prompts in one batch: run them in '
                              'separate batches')
         if all(has(s, 'text') for s in data_samples):
-            return 'referring'
+            return Task.REFERRING
         return self.test_cfg['task']
 
     # ------------------------------------------------------------------
@@ -369,10 +384,13 @@ class SEEM(BaseModel):
     def predict_generic(self, feats: Dict, data_samples: Sequence,
                         task: Optional[str] = None) -> List:
         """Open-vocabulary panoptic / semantic / instance segmentation."""
-        task = task or self.test_cfg['task']
+        task = Task.parse(task or self.test_cfg['task'])
+        if not task.is_generic:
+            raise ValueError(f'predict_generic runs panoptic / semantic / '
+                             f'instance, not {task.value!r}')
         num_things, num_stuff = self._prepare_vocabulary()
         out = self.sem_seg_head.decode(
-            feats['mask_features'], feats['multi_scale_features'], 'seg',
+            feats['mask_features'], feats['multi_scale_features'], Task.PANOPTIC,
             dict(vocabulary='default'),
             self._generator(feats['mask_features'].device))
         cfg = self.test_cfg
@@ -446,7 +464,7 @@ class SEEM(BaseModel):
                 prompts.update(self._visual_prompt_masks([sample], single))
             out = self.sem_seg_head.decode(
                 single['mask_features'], single['multi_scale_features'],
-                'grounding_eval', prompts,
+                Task.REFERRING, prompts,
                 self._generator(tokens.device))
             sim = self.predictor.grounding_similarity(
                 out['pred_gtexts'][0], t_emb)  # [Q, N]
@@ -527,7 +545,8 @@ class SEEM(BaseModel):
             if not torch.is_grad_enabled():
                 feats['prepared'] = prepared  # reused in the next rounds
         out = self.sem_seg_head.decode(
-            feats['mask_features'], feats['multi_scale_features'], 'spatial',
+            feats['mask_features'], feats['multi_scale_features'],
+            Task.INTERACTIVE,
             prompts, self._generator(feats['mask_features'].device),
             prepared=prepared)
         prev, index = self.predictor.select_spatial_masks(out)
@@ -597,7 +616,8 @@ class SEEM(BaseModel):
         if feats is None:
             feats = self.extract_feat(inputs)
         out = self.sem_seg_head.decode(
-            feats['mask_features'], feats['multi_scale_features'], 'refimg',
+            feats['mask_features'], feats['multi_scale_features'],
+            Task.REFIMG,
             dict(refimg_tokens=tokens, vocabulary=None), gen)
         prev = out['prev_mask']
         for i, sample in enumerate(data_samples):

@@ -141,7 +141,7 @@ class SEEMPredictor:
         """
         inputs, sample, size = self._prepare(image, image_format)
         self.reset_image()
-        self._feats = self.model.extract_feat(inputs)
+        self._feats = self.model.extract_feat(inputs, prepare=True)
         self._inputs = inputs
         self._sample = sample
         self._original_size = tuple(int(v) for v in size)

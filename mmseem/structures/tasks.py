@@ -31,9 +31,9 @@ compose (training runs generic + grounding + spatial in one ``panoptic``
 pass).
 """
 from enum import Enum
-from typing import Union
+from typing import Sequence, Union
 
-__all__ = ['Task', 'GENERIC_TASKS']
+__all__ = ['Task', 'GENERIC_TASKS', 'task_of']
 
 
 class Task(str, Enum):
@@ -71,3 +71,34 @@ class Task(str, Enum):
 
 
 GENERIC_TASKS = frozenset((Task.PANOPTIC, Task.SEMANTIC, Task.INSTANCE))
+
+
+def task_of(data_samples: Sequence, default: Union[str, Task]) -> Task:
+    """The batch's task: a sample's own ``task`` (data field or
+    metainfo), else ``visual_prompts`` -> interactive, ``text`` ->
+    referring, else ``default`` (``test_cfg.task``). One task per batch."""
+    def has(s, k):
+        return k in s or k in s.metainfo
+
+    own = [s.get('task', s.metainfo.get('task')) for s in data_samples]
+    if any(t is not None for t in own):
+        tasks = {
+            Task.parse(t if t is not None else default,
+                       'data_sample.task')
+            for t in own
+        }
+        if len(tasks) > 1:
+            raise ValueError(
+                f'samples of one batch ask for different tasks '
+                f'{sorted(t.value for t in tasks)}: run them in '
+                'separate batches')
+        return tasks.pop()
+    if all(has(s, 'visual_prompts') for s in data_samples):
+        return Task.INTERACTIVE
+    if any(has(s, 'visual_prompts') for s in data_samples):
+        raise ValueError('mix of samples with and without '
+                         'visual_prompts in one batch: run them in '
+                         'separate batches')
+    if all(has(s, 'text') for s in data_samples):
+        return Task.REFERRING
+    return default

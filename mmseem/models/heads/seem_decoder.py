@@ -193,9 +193,6 @@ class SEEMDecoder(BaseModule):
                                                  hidden_dim)
             self.pn_indicator = nn.Embedding(2, hidden_dim)
 
-    # ------------------------------------------------------------------
-    # features
-    # ------------------------------------------------------------------
     def prepare_features(self,
                          multi_scale_features: Sequence[Tensor],
                          cache: Optional[bool] = None) -> PreparedFeatures:
@@ -367,9 +364,7 @@ class SEEMDecoder(BaseModule):
                     sizes[(i + 1) % NUM_LEVELS], vocabulary))
         return preds
 
-    # ------------------------------------------------------------------
     # readers of the outputs (see decoder_outputs.py)
-    # ------------------------------------------------------------------
     def select_spatial_masks(self, outputs: Dict) -> Tuple[Tensor, Tensor]:
         """:func:`~.decoder_outputs.select_spatial_masks` with this
         decoder's queries per prompt."""

@@ -6,6 +6,8 @@ from unittest import mock
 import pytest
 import torch
 
+from mmseem.models.heads.sample_prompts import visual_prompt_masks
+
 SPATIAL_OUT = ('pred_smasks', 'pred_stexts', 'pred_smaskembs',
                'pred_pspatials', 'pred_nspatials')
 
@@ -189,24 +191,32 @@ def test_segmentor_rounds_use_spatial_only_and_cached_features():
 
     data = model.data_preprocessor(
         dict(inputs=[img], data_samples=[sample()]), False)
-    feats = model.extract_feat(data['inputs'])
+    feats = model.extract_feat(data['inputs'], prepare=True)
+    assert feats.prepared is not None
     samples = data['data_samples']
-    spy = mock.patch.object(model.predictor, 'prepare_features',
-                            wraps=model.predictor.prepare_features)
+    spy = mock.patch.object(model.decoder, 'prepare_features',
+                            wraps=model.decoder.prepare_features)
     with spy as prep:
         r1 = model.predict_prompts(feats, samples)[0].pred_instances
         s2 = sample(r1.prev_mask)
         s2.set_metainfo(samples[0].metainfo)
         r2 = model.predict_prompts(feats, [s2])[0].pred_instances
-    assert prep.call_count == 1  # prepared once, reused in round 2
-    assert 'prepared' in feats
+        assert prep.call_count == 0  # prepared by extract_feat, reused
+        # features without the prepared view: prepared per call, and the
+        # caller's features are never written into
+        plain = model.extract_feat(data['inputs'])
+        model.predict_prompts(plain, samples)
+        assert prep.call_count == 1 and plain.prepared is None
+    with pytest.raises(Exception):
+        plain.prepared = feats.prepared  # frozen dataclass
 
     # reference: the full query sequence, no cache
     def reference(s, prev=None):
-        prompts = model._visual_prompt_masks([s], feats)
-        prompts['vocabulary'] = 'default'
+        prompts = visual_prompt_masks([s], feats)
+        prompts.vocabulary = 'default'
         out = model.sem_seg_head.decode(
-            feats['mask_features'], feats['multi_scale_features'], 'interactive',
+            feats['mask_features'], feats['multi_scale_features'],
+            'interactive',
             prompts, model._generator(feats['mask_features'].device))
         assert 'pred_logits' in out
         return out
@@ -217,7 +227,7 @@ def test_segmentor_rounds_use_spatial_only_and_cached_features():
     ref2 = reference(s2)
     torch.testing.assert_close(r2.prev_mask, ref2['prev_mask'][0], atol=1e-5,
                                rtol=0)
-    _, index = model.predictor.select_spatial_masks(ref2)
+    _, index = model.decoder.select_spatial_masks(ref2)
     emb = ref2['pred_stexts'][0][index[0]]
     prob = model.lang_encoder.compute_similarity(
         emb, name='default')[:, :-1].softmax(-1)

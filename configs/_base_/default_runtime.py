@@ -14,6 +14,12 @@ env_cfg = dict(
 # one; `resume=True` takes the newest *readable* checkpoint of the work dir,
 # resolving a `last_checkpoint` that points outside a copied work dir);
 # mmengine's default hooks use that name too, so no config needs to ask.
+# SEEM's task branches (grounding, spatial prompts) run only for samples that
+# carry texts / prompts, so a rank may leave parameters without gradient in
+# an iteration; DDP must look for them or the ranks' all-reduces pair up
+# wrongly and the run hangs or dies. Official: trainer/utils_trainer.py,
+# DDP(find_unused_parameters=opt.get('FIND_UNUSED_PARAMETERS', True)).
+find_unused_parameters = True
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='mmdet.DetLocalVisualizer', vis_backends=vis_backends,

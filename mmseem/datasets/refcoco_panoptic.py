@@ -76,16 +76,16 @@ def _check_entry(entry, where: str, index: int,
         raise ValueError(f'{where}: entry {index} has sentences of type '
                          f'{type(sents).__name__}; expected a list of '
                          "str or of dict(raw=...)")
+    for sent in sents or ():
+        if isinstance(sent, dict) and not isinstance(_sentence(sent), str):
+            raise ValueError(f'{where}: entry {index} has a sentence '
+                             f"{sent!r} without a 'raw' (or 'sent') string")
 
 
-def _sentence(sent, path: str, index: int) -> str:
+def _sentence(sent):
     """The text of one RefCOCO sentence (a str or ``dict(raw=..)``)."""
     if isinstance(sent, dict):
-        text = sent.get('raw', sent.get('sent'))
-        if not isinstance(text, str):
-            raise ValueError(f'ref_file {path}: entry {index} has a sentence '
-                             f"{sent!r} without a 'raw' (or 'sent') string")
-        return text
+        return sent.get('raw', sent.get('sent'))
     return str(sent)
 
 
@@ -161,11 +161,11 @@ class RefCocoPanopticDataset(CocoPanopticDataset):
                         '(the instances json with the referred boxes)')
                 anns = self._refs_from_pickle(path, lp)
         by_img = defaultdict(list)
-        for i, a in enumerate(anns):
+        for a in anns:
             if self.ref_split is not None and \
                     a.get('split', self.ref_split) != self.ref_split:
                 continue
-            sents = [_sentence(s, path, i) for s in a.get('sentences', [])]
+            sents = [_sentence(s) for s in a.get('sentences', [])]
             sents = [s.strip().lower() for s in sents if s and s.strip()]
             if not sents:
                 continue

@@ -3,8 +3,9 @@
 ``python -m torch.distributed.run --nproc_per_node 2 tools/train.py CONFIG
 --launcher pytorch`` trains the tiny SEEM for 2 iterations (one image per
 rank, 64 px); both ranks must end with identical weights (DDP averaged the
-gradients), and a second launch with ``--resume`` must continue from the
-iteration-2 checkpoint to iteration 3, again identical on both ranks.
+gradients), and a second launch, through ``tools/dist_train.sh``, with
+``--resume`` must continue from the iteration-2 checkpoint to iteration 3,
+again identical on both ranks.
 """
 import os
 import socket
@@ -87,15 +88,21 @@ def setup(tmp_path_factory):
     return tmp, cfg
 
 
-def _launch(tmp, cfg, *extra):
-    cmd = [
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
-        '2', '--master_port', str(_free_port()),
-        str(REPO / 'tools' / 'train.py'), str(cfg), '--launcher', 'pytorch',
-        '--work-dir', str(tmp / 'wd'), *extra
-    ]
+def _launch(tmp, cfg, *extra, script=False):
+    """torchrun directly, or through ``tools/dist_train.sh`` (``script``)."""
+    port = str(_free_port())
+    if script:
+        cmd = ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(cfg), '2']
+    else:
+        cmd = [
+            sys.executable, '-m', 'torch.distributed.run',
+            '--nproc_per_node', '2', '--master_port', port,
+            str(REPO / 'tools' / 'train.py'), str(cfg), '--launcher',
+            'pytorch'
+        ]
+    cmd += ['--work-dir', str(tmp / 'wd'), *extra]
     env = dict(os.environ, PYTHONPATH=f'{REPO}{os.pathsep}{tmp}',
-               OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+               OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1', PORT=port)
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True,
                           text=True, timeout=900)
     out = proc.stdout + proc.stderr
@@ -127,7 +134,7 @@ def test_two_process_gloo_training_and_resume(setup):
     assert (wd / 'iter_2.pth').is_file()
 
     out = _launch(tmp, cfg, '--resume', '--cfg-options',
-                  'train_cfg.max_iters=3')
+                  'train_cfg.max_iters=3', script=True)
     assert f'Resuming from {wd / "iter_2.pth"}' in out
     second = _same_on_both_ranks(wd, 3)
     # iteration 3 changed the weights (the resumed run really trained)

@@ -42,8 +42,9 @@ def parse_args():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from the given checkpoint, or from the latest '
-        'checkpoint in the work dir when no path is given')
+        help='resume from the given checkpoint, or, when no path is given, '
+        'from the newest readable checkpoint of the work dir (a damaged '
+        'latest one is skipped with a warning; the file used is logged)')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument(

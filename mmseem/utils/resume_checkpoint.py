@@ -145,7 +145,8 @@ def resolve_resume_checkpoint(work_dir: str) -> ResumeChoice:
         choice.path = outside
         choice.warnings.append(
             f'no readable checkpoint in {work_dir}; resuming {outside}, '
-            'which last_checkpoint names in another work dir')
+            'which last_checkpoint names outside it (the CheckpointHook '
+            'out_dir, or the run this work dir was copied from)')
     if bad and choice.path is None:
         raise NoReadableCheckpointError(
             f'cannot resume from {work_dir}: no readable checkpoint. '

@@ -218,3 +218,23 @@ def test_copied_work_dir_resumes_its_own_copy(tmp_path, hook_log):
     log = hook_log()
     assert 'outside this work dir' in log
     assert f'Resuming from {copy / "iter_6.pth"}' in log
+
+
+def test_last_checkpoint_outside_without_local_copy(tmp_path):
+    """An out_dir elsewhere (or a copy without checkpoints): the named file
+    is resumed, with a warning saying it lies outside the work dir."""
+    other = tmp_path / 'elsewhere'
+    other.mkdir()
+    torch.save(dict(state_dict={}), other / 'iter_4.pth')
+    wd = tmp_path / 'wd'
+    wd.mkdir()
+    (wd / 'last_checkpoint').write_text(str(other / 'iter_4.pth'))
+    choice = resolve_resume_checkpoint(str(wd))
+    assert choice.path == str(other / 'iter_4.pth')
+    assert 'outside it' in choice.warnings[0]
+    # a deleted latest inside the work dir falls back to an older file
+    torch.save(dict(state_dict={}), wd / 'iter_2.pth')
+    (wd / 'last_checkpoint').write_text(str(wd / 'iter_6.pth'))
+    choice = resolve_resume_checkpoint(str(wd))
+    assert choice.path == str(wd / 'iter_2.pth')
+    assert 'iter_6.pth: the file does not exist' in choice.warnings[0]

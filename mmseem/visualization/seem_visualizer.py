@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.dist import master_only
-from mmengine.structures import InstanceData
+from mmengine.structures import InstanceData, PixelData
 
 from mmseem.registry import VISUALIZERS
 
@@ -282,11 +282,21 @@ class SEEMVisualizer(DetLocalVisualizer):
     # ------------------------------------------------------------------
     # mmengine visualizer API
     # ------------------------------------------------------------------
-    def _draw_pred(self, image, sample, classes, palette,
-                   pred_score_thr) -> np.ndarray:
-        out = image
-        if 'pred_instances' in sample:
-            inst = sample.pred_instances
+    def _draw_fields(self, image, sample, prefix, classes, palette,
+                     pred_score_thr=0.0) -> np.ndarray:
+        """Draw the ``{prefix}_*`` results of a sample: the panoptic map
+        when there is one (SEEM's panoptic task also gives semantic and
+        instance results, the same segments again), else the instances,
+        else the semantic map (mmseg's ``data`` or mmdet's ``sem_seg``)."""
+        num = len(classes) if classes is not None else 0
+        pan = sample.get(f'{prefix}_panoptic_seg', None)
+        if pan is not None and classes is not None:
+            pan = pan.cpu().numpy()  # as mmdet's add_datasample
+            if (pan.sem_seg % 1000 < num).any():  # not all void
+                return self._draw_panoptic_seg(image, pan, classes, palette)
+            return image
+        inst = sample.get(f'{prefix}_instances', None)
+        if inst is not None and 'masks' in inst:
             if 'scores' in inst:
                 inst = inst[inst.scores > pred_score_thr]
             if 'texts' in inst:  # referring: one sentence per mask
@@ -296,21 +306,28 @@ class SEEMVisualizer(DetLocalVisualizer):
                 inst.labels = np.arange(len(inst))
             elif 'labels' in inst and len(inst):
                 inst = inst.clone()
-                labels = np.asarray(inst.labels)
-                inst.labels = labels.clip(min=0)  # -1: no vocabulary
+                # -1 (no vocabulary) -> the first class
+                inst.labels = np.asarray(inst.labels).clip(min=0)
             keep = _non_empty(InstanceData(**{
                 k: inst.get(k)
                 for k in ('masks', 'labels', 'scores', 'bboxes') if k in inst
             }))
             if len(keep):
-                out = self._draw_instances(out, keep, classes, palette)
-        if 'pred_sem_seg' in sample:
-            out = self._draw_sem_seg(out, sample.pred_sem_seg, classes,
-                                     palette)
-        if 'pred_panoptic_seg' in sample:
-            out = self._draw_panoptic_seg(out, sample.pred_panoptic_seg,
-                                          classes, palette)
-        return out
+                if classes is None or int(np.max(keep.labels)) >= num:
+                    classes = tuple(
+                        f'class {i}' for i in range(int(np.max(keep.labels))
+                                                    + 1))
+                    palette = default_palette(len(classes))
+                return self._draw_instances(image, keep, classes, palette)
+            return image
+        sem = sample.get(f'{prefix}_sem_seg', None)
+        if sem is not None and classes is not None:
+            data = sem.sem_seg if 'sem_seg' in sem else sem.data
+            data = np.asarray(data).copy()
+            data[(data < 0) | (data >= num)] = 255  # void / ignore
+            return self._draw_sem_seg(image, PixelData(sem_seg=data),
+                                      classes, palette)
+        return image
 
     def _draw_inputs(self, image, sample) -> np.ndarray:
         if 'visual_prompts' in sample:
@@ -350,21 +367,13 @@ class SEEMVisualizer(DetLocalVisualizer):
         if data_sample is not None:
             data_sample = data_sample.cpu()
             if draw_gt:
-                gt = image
-                if 'gt_instances' in data_sample:
-                    gt = self._draw_instances(gt, data_sample.gt_instances,
-                                              classes, palette)
-                if 'gt_sem_seg' in data_sample:
-                    gt = self._draw_sem_seg(gt, data_sample.gt_sem_seg,
-                                            classes, palette)
-                if 'gt_panoptic_seg' in data_sample:
-                    gt = self._draw_panoptic_seg(
-                        gt, data_sample.gt_panoptic_seg, classes, palette)
+                gt = self._draw_fields(image, data_sample, 'gt', classes,
+                                       palette)
                 if gt is not image:
                     panels.append(gt)
             if draw_pred:
-                pred = self._draw_pred(image, data_sample, classes, palette,
-                                       pred_score_thr)
+                pred = self._draw_fields(image, data_sample, 'pred', classes,
+                                         palette, pred_score_thr)
                 panels.append(self._draw_inputs(pred, data_sample))
         drawn = np.concatenate(panels, axis=1) if panels else image
         self.set_image(drawn)

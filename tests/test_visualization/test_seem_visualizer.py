@@ -123,3 +123,46 @@ def test_add_datasample_draws_prompts_and_text(vis, gray, tmp_path):
     # the click is drawn on top: green dominates at its centre ring
     ring = drawn[74:87, 94:107].reshape(-1, 3).astype(int)
     assert (ring[:, 1] - ring[:, 0]).max() > 80
+
+
+def test_add_datasample_seem_panoptic_sample(vis, gray):
+    """SEEM's panoptic samples carry panoptic + mmseg semantic (``data``) +
+    instances; the panoptic map is drawn, an all-void map draws nothing."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import PixelData
+    vis.dataset_meta = dict(classes=('a', 'b', 'sky'))
+    pan = torch.full((1, H, W), 3)  # void
+    pan[0, 20:60, 20:60] = 0 + 1000  # 'a', instance 1
+    pan[0, 80:, :] = 2  # 'sky'
+    sample = DetDataSample(metainfo=dict(ori_shape=(H, W)))
+    sample.pred_panoptic_seg = PixelData(sem_seg=pan)
+    sample.pred_sem_seg = PixelData(data=torch.zeros((1, H, W)).long())
+    sample.gt_sem_seg = PixelData(data=torch.full((1, H, W), 2).long())
+    vis.add_datasample('p', gray, sample, out_file=None)
+    drawn = vis.get_image()
+    assert drawn.shape == (H, 2 * W, 3)  # GT | prediction
+    pred = drawn[:, W:]
+    diff = _changed(pred, gray)
+    assert diff[30:50, 30:50].all() and diff[90:, 10:150].mean() > 0.9
+    assert not diff[65:75, 100:150].any()  # void stays untouched
+    sample.pred_panoptic_seg = PixelData(sem_seg=torch.full((1, H, W), 3))
+    vis.add_datasample('p', gray, sample, draw_gt=False, out_file=None)
+    assert (vis.get_image() == gray).all()
+
+
+def test_inferencer_draws_the_click(tmp_path):
+    from pathlib import Path
+
+    from mmseem.apis import SEEMInferencer
+    cfg = Path(__file__).resolve().parents[2] / 'configs' / 'seem' / \
+        'seem_tiny_synthetic-panoptic.py'
+    torch.manual_seed(0)
+    inferencer = SEEMInferencer(str(cfg), device='cpu')
+    assert isinstance(inferencer.visualizer, SEEMVisualizer)
+    img = np.full((H, W, 3), 128, np.uint8)
+    out = inferencer(img, prompts=dict(points=[[[40., 30.]]]),
+                     texts='the circle', return_vis=True)
+    drawn = out['visualization'][0]
+    assert drawn.shape == img.shape
+    ring = drawn[24:37, 34:47].reshape(-1, 3).astype(int)
+    assert (ring[:, 1] - ring[:, 0] - ring[:, 2] // 2).max() > 60  # green

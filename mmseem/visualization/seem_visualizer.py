@@ -107,10 +107,10 @@ class SEEMVisualizer(DetLocalVisualizer):
                    labels: Optional[Sequence[Optional[str]]] = None,
                    scores: Optional[Sequence[float]] = None,
                    colors: Optional[Sequence[Color]] = None) -> np.ndarray:
-        """Draw binary ``masks`` ``[N, H, W]`` with their ``labels`` (names;
-        ``None`` or missing -> ``'object i'``) and optional ``scores``,
-        using mmdet's instance drawing (mask fill, outline, label box at the
-        mask's largest part)."""
+        """Draw binary ``masks`` ``[N, H, W]`` with their ``labels``
+        (names; ``None`` or missing -> ``'object'`` / ``'object i'``) and
+        optional ``scores``, using mmdet's instance drawing (mask fill,
+        outline, label box at the mask's largest part)."""
         image = _rgb_image(image)
         masks = np.asarray(masks).astype(bool)
         if masks.ndim == 2:
@@ -124,8 +124,8 @@ class SEEMVisualizer(DetLocalVisualizer):
             return image.copy()
         names = [
             (labels[i] if labels is not None and i < len(labels)
-             and labels[i] is not None else f'object {i}')
-            for i in range(n)
+             and labels[i] is not None else
+             'object' if n == 1 else f'object {i + 1}') for i in range(n)
         ]
         if colors is None:
             colors = default_palette(n)

@@ -91,9 +91,10 @@ def build_app(engine):
         state = gr.State(None)
         with gr.Row():
             with gr.Column(scale=1):
+                mp = engine.max_pixels / 1e6
                 up = gr.File(label='Upload an image (PNG/JPEG, at most '
-                             f'{MAX_UPLOAD_MB} MB, {engine.max_pixels / 1e6:.0f}'
-                             ' MP)', file_types=list(IMAGE_TYPES),
+                             f'{MAX_UPLOAD_MB} MB, {mp:.1f} MP)',
+                             file_types=list(IMAGE_TYPES),
                              type='filepath', elem_id='upload')
                 mode = gr.Radio(list(MODES), value=MODES[0],
                                 label='A click on the result adds a',

@@ -54,7 +54,8 @@ class Result:
 @dataclass(frozen=True)
 class Action:
     """One user action on the current image."""
-    kind: str  # 'click' | 'box' | 'scribble' | 'text' | 'reference' | 'panoptic'
+    # 'click' | 'box' | 'scribble' | 'text' | 'reference' | 'panoptic'
+    kind: str
     xy: Tuple[float, ...] = ()  # click (x, y) or box (x1, y1, x2, y2)
     positive: bool = True
     mask: Optional[np.ndarray] = None  # scribble mask [H, W]

@@ -2,8 +2,9 @@
 
 Starts ``demo/webui.py`` with the tiny random-weight model on a free local
 port, uploads a real photo, clicks a point (a mask appears), types a
-sentence (the referring result appears), uploads a broken file (an error in
-the page, the app keeps working) and saves a screenshot to
+sentence (the referring result appears), undoes it, paints a scribble
+(round 2 of the same object), uploads a broken file (an error in the page,
+the app keeps working) and saves a screenshot to
 ``$MMSEEM_ARTIFACTS`` (default ``work_dirs/artifacts/``).
 
 Skips with the reason when Chromium, chromedriver, selenium or gradio is
@@ -173,6 +174,16 @@ def test_webui_in_chromium(server, browser, photo, tmp_path):
     # undo goes back to the click result
     drv.find_element(By.ID, 'undo').click()
     _wait(drv, lambda d: 'round 1' in _status(d), 'undo')
+
+    # a scribble painted in the editor refines the same object (round 2)
+    canvas = [c for c in drv.find_elements(By.CSS_SELECTOR,
+                                           '#scribble canvas')
+              if c.is_displayed()][-1]
+    ActionChains(drv).move_to_element_with_offset(canvas, -60, 0) \
+        .click_and_hold().move_by_offset(40, 10).move_by_offset(40, 10) \
+        .release().perform()
+    drv.find_element(By.ID, 'scribble-go').click()
+    _wait(drv, lambda d: 'round 2' in _status(d), 'the scribble result')
 
     # a broken upload: an error in the page, the app keeps working
     fake = tmp_path / 'broken.png'

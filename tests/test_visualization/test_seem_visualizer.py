@@ -114,7 +114,8 @@ def test_add_datasample_draws_prompts_and_text(vis, gray, tmp_path):
     sample.text = 'the thing'
     vis.dataset_meta = dict(classes=('thing', ))
     out_file = tmp_path / 'vis.png'
-    vis.add_datasample('s', gray, sample, draw_gt=False, out_file=str(out_file))
+    vis.add_datasample('s', gray, sample, draw_gt=False,
+                       out_file=str(out_file))
     drawn = vis.get_image()
     assert out_file.is_file() and drawn.shape == gray.shape
     diff = _changed(drawn, gray)

@@ -22,7 +22,7 @@ env_cfg = dict(
 find_unused_parameters = True
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
-    type='mmdet.DetLocalVisualizer', vis_backends=vis_backends,
+    type='SEEMVisualizer', vis_backends=vis_backends,
     name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
 log_level = 'INFO'

@@ -2,7 +2,9 @@
 
 The generic fusion follows mmdet's ``MaskFormerFusionHead`` (same
 thresholds, mmdet's panoptic id format ``label + instance_id *
-INSTANCE_OFFSET``, same instance selection) but shares its work between the
+INSTANCE_OFFSET``, same instance selection) with the official SEEM
+numbering: a query whose final mask (its argmax region above 0.5) is empty
+is skipped before it takes an instance id. It shares its work between the
 three results: the class softmax and the mask sigmoid are computed once per
 image for panoptic, semantic and instance output, and nothing is built per
 call. SEEM-specific parts: referring (best grounding query per sentence),
@@ -77,7 +79,9 @@ def _panoptic(cfg: GenericResults, prob: Tensor, sig: Tensor) -> PixelData:
             mask_area = mask.sum().item()
             original_area = (cur_masks[k] >= 0.5).sum().item()
             mask = mask & (cur_masks[k] >= 0.5)
-            if mask_area > 0 and original_area > 0:
+            # official SEEM skips an empty final mask before numbering
+            # (mmdet's fusion head would still take an instance id)
+            if mask_area > 0 and original_area > 0 and mask.any():
                 if mask_area / original_area < cfg.iou_thr:
                     continue
                 if pred_class >= cfg.num_things:  # stuff: one segment

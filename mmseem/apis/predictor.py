@@ -103,6 +103,7 @@ class SEEMPredictor:
     def reset_image(self) -> None:
         """Forget the image, its features and the memory."""
         self._feats = None
+        self._generator = None
         self._inputs = None
         self._sample = None
         self._original_size = None
@@ -142,6 +143,9 @@ class SEEMPredictor:
         inputs, sample, size = self._prepare(image, image_format)
         self.reset_image()
         self._feats = self.model.extract_feat(inputs, prepare=True)
+        # one random stream per image session, seeded once (official)
+        self._generator = self.model.session_generator(inputs.device) \
+            if hasattr(self.model, 'session_generator') else None
         self._inputs = inputs
         self._sample = sample
         self._original_size = tuple(int(v) for v in size)
@@ -265,7 +269,9 @@ class SEEMPredictor:
         prev = self._prev_mask
         if use_memory and prev is not None and len(prev) == len(vp):
             sample.prev_mask = prev
-        res = self.model.predict_prompts(self._feats, [sample])[0]
+        res = self.model.predict_prompts(
+            self._feats, [sample], **({} if self._generator is None else
+                                       dict(generator=self._generator)))[0]
         res = res.pred_instances
         self._prev_mask = res.prev_mask
         return self._to_output(res)

@@ -2,9 +2,10 @@
 
 SEEM-specific, not in mmdet/mmseg. The click evaluation
 (:func:`run_interactive_evaluation`) calls ``predict_prompts`` once per click
-round on the same image; this wrapper gives those rounds one
-prepared-feature cache, owned here (nobody writes into the caller's
-features).
+round on the same image; this wrapper gives those rounds one random stream
+(seeded once, as the official evaluation lets its stream run on across
+rounds) and one prepared-feature cache, both owned here (nobody writes into
+the caller's features).
 """
 from typing import List, Sequence
 
@@ -25,6 +26,7 @@ class ImageSession:
     def __init__(self, model, feats: ImageFeatures):
         self._model = model
         self._feats = model.sem_seg_head.prepare(ImageFeatures.of(feats))
+        self.generator = model.session_generator(self._feats.device)
 
     def __getattr__(self, name):
         return getattr(self._model, name)
@@ -36,7 +38,8 @@ class ImageSession:
         feats = ImageFeatures.of(feats)
         if feats.mask_features.shape != self._feats.mask_features.shape:
             raise ValueError('ImageSession: features of another image')
-        return self._model.predict_prompts(self._feats, data_samples)
+        return self._model.predict_prompts(self._feats, data_samples,
+                                           generator=self.generator)
 
 
 def evaluate_clicks(model, feats: ImageFeatures,
@@ -49,9 +52,13 @@ def evaluate_clicks(model, feats: ImageFeatures,
     ``'ignored_instances'`` leaves e.g. GrabCut's band out of the IoU)."""
     from .interactive_session import run_interactive_evaluation
     cfg = model.test_cfg
+    feats = ImageFeatures.of(feats)
     for i, sample in enumerate(data_samples):
+        # a SEEM gets a session; a bare predict_prompts model plays as is
+        session = ImageSession(model, feats.select(i)) \
+            if hasattr(model, 'session_generator') else model
         run_interactive_evaluation(
-            ImageSession(model, feats.select(i)),
+            session,
             feats,
             sample,
             protocol=cfg.get('interactive_protocol', 'seem'),

@@ -125,7 +125,7 @@ class SEEM(BaseModel):
 
     @property
     def lang_encoder(self):
-        return self.sem_seg_head.predictor.lang_encoder
+        return self.sem_seg_head.lang_encoder
 
     def set_vocabulary(self,
                        thing_classes: Sequence[str],
@@ -141,14 +141,11 @@ class SEEM(BaseModel):
         return vocabulary_from_meta(getattr(self, 'dataset_meta', None))
 
     def _vocabulary_or_none(self):
-        try:
-            return self.get_vocabulary()
-        except ValueError:
-            return None
+        return self._vocabulary or vocabulary_from_meta(
+            getattr(self, 'dataset_meta', None), required=False)
 
     @property
-    def criterion(self):
-        """``train_cfg.criterion`` (:class:`SEEMLoss`), run by the head."""
+    def criterion(self):  # train_cfg.criterion (SEEMLoss), run by the head
         return self.sem_seg_head.criterion
 
     def extract_feat(self, inputs: Tensor,
@@ -167,6 +164,11 @@ class SEEM(BaseModel):
     def _generator(self, device) -> Optional[torch.Generator]:
         """A new generator seeded with ``test_cfg.seed``."""
         return self.sem_seg_head._generator(device)
+
+    def session_generator(self, device) -> Optional[torch.Generator]:
+        """One interactive image session's random stream, seeded once and
+        passed to every round (later rounds continue it, as official)."""
+        return self._generator(device)
 
     def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':

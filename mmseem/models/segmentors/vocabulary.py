@@ -25,16 +25,19 @@ def check_vocabulary(thing_classes: Sequence[str],
     return things, stuff
 
 
-def vocabulary_from_meta(meta: Optional[dict]
-                         ) -> Tuple[List[str], List[str]]:
+def vocabulary_from_meta(meta: Optional[dict], required: bool = True
+                         ) -> Optional[Tuple[List[str], List[str]]]:
     """``(thing_classes, stuff_classes)`` of a ``dataset_meta``
-    (``thing_classes`` + ``stuff_classes``, or ``classes``)."""
+    (``thing_classes`` + ``stuff_classes``, or ``classes``); without them
+    an error, or None when not ``required``."""
     meta = meta or {}
     if meta.get('thing_classes') is not None:
         return list(meta['thing_classes']), list(
             meta.get('stuff_classes') or [])
     if meta.get('classes') is not None:
         return list(meta['classes']), []
+    if not required:
+        return None
     raise ValueError(
         'SEEM has no vocabulary: call model.set_vocabulary([...]), set '
         'test_cfg.vocabulary, or load a checkpoint / dataset whose '

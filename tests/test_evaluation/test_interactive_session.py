@@ -7,7 +7,7 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 
 from mmseem.evaluation.metrics import InteractiveMetric
-from mmseem.models.segmentors.interactive_session import (
+from mmseem.evaluation.interactive_session import (
     gt_object_masks, run_interactive_evaluation)
 
 H0, W0 = 48, 60  # original size: GT, clicks and IoU live here

@@ -313,7 +313,8 @@ class SEEM(BaseModel):
         """Play the user with a click protocol on every GT object and store
         ``interactive_ious`` [num_objects, max_clicks] for
         ``InteractiveMetric`` (image features are computed once)."""
-        from .interactive_session import run_interactive_evaluation
+        from mmseem.evaluation.interactive_session import \
+            run_interactive_evaluation
         for i, sample in enumerate(data_samples):
             run_interactive_evaluation(
                 self,

@@ -2,7 +2,8 @@
 
 SEEM-specific, not in mmdet/mmseg: OpenMMLab has no click benchmark. This
 module plays the user of :func:`mmseem.evaluation.functional.
-run_interactive_session` against a SEEM model: the image features are
+run_interactive_session` against a SEEM model (evaluation code: it only
+calls the model's public ``predict_prompts``): the image features are
 computed once (``model.extract_feat``), then every click round only runs the
 decoder through ``model.predict_prompts`` with
 

@@ -18,25 +18,29 @@ a user from ground-truth masks:
    adds one click per prompt at the distance-transform maximum of the larger
    error region (false negatives -> positive click, false positives ->
    negative click), dilated by ``3 x 3``, except for prompts whose IoU is
-   already >= 0.925.
+   already >= 0.925. The rule is
+   :data:`mmseem.structures.click_rule.SEEM_RULE`, the one SEEM's click
+   evaluation uses too, with kornia 0.7.0's approximate distance transform
+   as the official training code computes it.
 
 This module is the prompt side only; the model owns the no-grad loop.
 Randomness comes from a ``numpy.random.Generator`` (or a seed, or a
 ``torch.Generator``) so sampling is reproducible.
 """
 import math
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 import torch
 
 from mmseem.registry import TASK_UTILS
-from mmseem.structures.visual_prompts import click_mask
+from mmseem.structures.click_rule import (SEEM_RULE, as_bool_tensor,
+                                          next_clicks)
 from .prompt_shapes import (STROKE_PRESETS, bezier_closed_curve,
                             free_form_strokes)
 
-__all__ = ['InteractivePromptSimulator', 'corrective_click']
+__all__ = ['InteractivePromptSimulator']
 
 GeneratorLike = Union[None, int, np.random.Generator, torch.Generator]
 
@@ -66,58 +70,6 @@ def _as_bool_np(x, what: str) -> np.ndarray:
             f'{what} must be a bool mask; got dtype {x.dtype} (threshold '
             f'it first, e.g. logits.sigmoid() > 0.5 or mask > 0)')
     return x
-
-
-def corrective_click(
-        pred: Union[np.ndarray, torch.Tensor],
-        gt: Union[np.ndarray, torch.Tensor],
-        prev: Union[np.ndarray, torch.Tensor, None] = None,
-        iou_thr: float = 0.925) -> Optional[Tuple[int, int, bool]]:
-    """The next simulated click for one prompt (official "best" mode).
-
-    Args:
-        pred (array | Tensor): ``[H, W]`` bool predicted mask.
-        gt (array | Tensor): ``[H, W]`` bool ground-truth mask.
-        prev (array | Tensor, optional): ``[H, W]`` bool pixels already
-            covered by the prompt's positive or negative masks; excluded
-            from the error regions.
-        iou_thr (float): no click once ``IoU(pred, gt) >= iou_thr``.
-
-    Returns:
-        ``(y, x, is_positive)`` or None. The error regions are false
-        negatives ``gt & ~pred & ~prev`` and false positives
-        ``~gt & pred & ~prev``; the click is positive iff the false-negative
-        area is strictly larger (ties go negative, as official), and lies at
-        the maximum of the Euclidean distance transform of the chosen region
-        (image border counts as outside the region; first maximum in
-        row-major order). None when the IoU is high enough or the chosen
-        region is empty (official would then click pixel (0, 0)).
-    """
-    pred = _as_bool_np(pred, 'pred')
-    gt = _as_bool_np(gt, 'gt')
-    if pred.ndim != 2 or pred.shape != gt.shape:
-        raise ValueError(
-            f'pred and gt must be [H, W] masks of the same size; got '
-            f'{pred.shape} and {gt.shape} (resize pred to the GT size)')
-    prev = np.zeros_like(gt) if prev is None else _as_bool_np(prev, 'prev')
-    if prev.shape != gt.shape:
-        raise ValueError(f'prev must have the GT size {gt.shape}; got '
-                         f'{prev.shape}')
-    union = (gt | pred).sum()
-    iou = (gt & pred).sum() / (union + 1e-8)
-    if iou >= iou_thr:
-        return None
-    fn = gt & ~pred & ~prev
-    fp = ~gt & pred & ~prev
-    positive = bool(fn.sum() > fp.sum())
-    region = fn if positive else fp
-    if not region.any():
-        return None
-    padded = np.pad(region.astype(np.uint8), 1)
-    dist = cv2.distanceTransform(padded, cv2.DIST_L2,
-                                 cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return int(y), int(x), positive
 
 
 @TASK_UTILS.register_module()
@@ -208,6 +160,8 @@ class InteractivePromptSimulator:
         self.max_rounds = int(max_rounds)
         self.iou_thr = float(iou_thr)
         self.click_radius = int(click_radius)
+        #: the corrective-click rule (SEEM's, shared with evaluation)
+        self.rule = replace(SEEM_RULE, keep_iou=self.iou_thr)
 
     @staticmethod
     def _check_probs(probs: Dict[str, float], known: Sequence[str],
@@ -419,22 +373,20 @@ class InteractivePromptSimulator:
                 f'[K, H, W] of one size; got {[tuple(s) for s in shapes]} '
                 f'(resize predictions to the GT size first)')
         device = prev_pos.device
-        pred = _as_bool_np(pred_masks, 'pred_masks')
-        gt = _as_bool_np(gt_masks, 'gt_masks')
-        pos = _as_bool_np(prev_pos, 'prev_pos').copy()
-        neg = _as_bool_np(prev_neg, 'prev_neg').copy()
+        gt = as_bool_tensor(gt_masks, 'gt_masks', device)
+        pred = as_bool_tensor(pred_masks, 'pred_masks', device)
+        pos = as_bool_tensor(prev_pos, 'prev_pos', device).clone()
+        neg = as_bool_tensor(prev_neg, 'prev_neg', device).clone()
         prev = pos | neg
         fp = ~gt & pred & ~prev
         if prev_fp is not None:
-            fp |= _as_bool_np(prev_fp, 'prev_fp')
-        size = gt.shape[1:]
-        for k in range(len(gt)):
-            click = corrective_click(pred[k], gt[k], prev[k], self.iou_thr)
-            if click is None:
-                continue
-            y, x, positive = click
+            fp |= as_bool_tensor(prev_fp, 'prev_fp', device)
+        proposal = next_clicks(gt, pred, prev, self.rule)
+        r = self.click_radius
+        # official: no click once IoU >= iou_thr; here also none when the
+        # chosen error region is empty (official would click pixel (0, 0))
+        for k in np.flatnonzero(proposal.needs_click & proposal.on_error):
+            y, x, positive = proposal.clicks[k]
             target = pos if positive else neg
-            target[k] |= click_mask(y, x, size, self.click_radius, 'square')
-        return dict(pos_masks=torch.from_numpy(pos).to(device),
-                    neg_masks=torch.from_numpy(neg).to(device),
-                    false_positive_mask=torch.from_numpy(fp).to(device))
+            target[k, max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1] = True
+        return dict(pos_masks=pos, neg_masks=neg, false_positive_mask=fp)

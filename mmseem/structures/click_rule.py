@@ -36,8 +36,8 @@ The two variants:
 * :data:`RITM_RULE` -- the standard NoC protocol of RITM
   (``isegm/inference/clicker.py`` ``Clicker._get_next_click``) and
   SimpleClick (same file): ``cv2.distanceTransform(pad(mask), DIST_L2, 0)``
-  (mask size 0 = ``DIST_MASK_PRECISE``, exact; here scipy's EDT, identical
-  values), ``dt * not_clicked_map`` (``clicked='distance'``, one pixel per
+  (mask size 0 = ``DIST_MASK_PRECISE``, exact; here scipy's EDT: the same
+  distances, in float64), ``dt * not_clicked_map`` (``clicked='distance'``, one pixel per
   click), ``is_positive = fn_max_dist > fp_max_dist`` (``'depth'``), ignore
   pixels out of both regions, no IoU gate.
 """

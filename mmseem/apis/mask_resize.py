@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 __all__ = ['resize_threshold']
 
-# float32 elements of one height-pass band (~64 MB)
-_BAND_ELEMENTS = 16 * 1024 * 1024
+# float32 elements of one height-pass band (~16 MB)
+_BAND_ELEMENTS = 4 * 1024 * 1024
 
 
 def resize_threshold(logits: torch.Tensor, size: Tuple[int, int],
@@ -48,6 +48,6 @@ def resize_threshold(logits: torch.Tensor, size: Tuple[int, int],
         y0 = src.floor().long().clamp(max=h - 1)
         y1 = (y0 + 1).clamp(max=h - 1)
         lam = (src - y0.float())[None, :, None]
-        vals = rows[:, y0] * (1 - lam) + rows[:, y1] * lam
+        vals = torch.lerp(rows[:, y0], rows[:, y1], lam)
         out[:, start:start + len(ys)] = (vals > threshold).cpu().numpy()
     return out

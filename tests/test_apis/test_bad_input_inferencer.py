@@ -52,6 +52,11 @@ def test_bad_call_arguments(inferencer, two_dirs, kwargs, err, match):
     assert inferencer.model._vocabulary is saved
 
 
+def test_thin_image(inferencer):
+    with pytest.raises(ValueError, match='1 x 5000 .*too thin'):
+        inferencer(np.zeros((1, 5000, 3), np.uint8), task='semantic')
+
+
 def test_missing_config_and_weights(tmp_path, tiny_cfg):
     with pytest.raises(FileNotFoundError, match='no_such_cfg.py.*does not'):
         SEEMInferencer(str(tmp_path / 'no_such_cfg.py'))

@@ -13,6 +13,7 @@ the missing, unexpected and mis-shaped keys. A checkpoint of the same model
 with a few missing keys (e.g. SEEM filled from X-Decoder by
 ``seem2mmseem.py --partial``) still loads as before.
 """
+import functools
 from dataclasses import dataclass
 from typing import List, Mapping
 
@@ -108,7 +109,11 @@ def register_checkpoint_fit_check(model: nn.Module,
     """Check every state dict loaded into ``model`` (as the root module or
     under a wrapper's prefix) with :func:`check_checkpoint_fits`."""
 
-    def hook(module, state_dict, prefix, *args):
-        check_checkpoint_fits(module, state_dict, prefix, min_fraction)
+    model._register_load_state_dict_pre_hook(
+        functools.partial(_fit_hook, min_fraction=min_fraction),
+        with_module=True)
 
-    model._register_load_state_dict_pre_hook(hook, with_module=True)
+
+def _fit_hook(module, state_dict, prefix, *args, min_fraction=MIN_FRACTION):
+    """``load_state_dict`` pre-hook (module level: the model pickles)."""
+    check_checkpoint_fits(module, state_dict, prefix, min_fraction)

@@ -9,14 +9,13 @@ prompts.
 Inputs follow :func:`mmseem.apis.load_image` (files, PIL images, arrays in
 RGB unless ``image_format='BGR'`` is given to the constructor -- note that
 mmdet/mmseg inferencers take BGR arrays). Predictions are numpy arrays at the
-original image size; visualisations (mmdet's ``DetLocalVisualizer``) are
-saved under ``out_dir/vis/``.
+original image size; visualisations (:class:`SEEMVisualizer`: mmdet's
+``DetLocalVisualizer`` plus the prompts and sentences) are saved under
+``out_dir/vis/``.
 
-Saved files never overwrite anything (documented decision): ``vis/img.jpg``
-for ``img.jpg``, ``vis/00000000.png`` counting up for arrays; a name already
-taken (an earlier run into the same ``out_dir``, an input of the same name
-from another folder) gets ``_1``, ``_2``, ... (:func:`save_new_image`). The
-files written are returned as ``vis_files``.
+Saved files never overwrite anything: ``vis/img.jpg`` for ``img.jpg``,
+``vis/00000000.png`` counting up for arrays, ``_1``, ``_2``, ... added to a
+taken name (:func:`save_new_image`); the files are returned as ``vis_files``.
 """
 import os
 import os.path as osp
@@ -34,7 +33,7 @@ from mmseem.registry import INFERENCERS, VISUALIZERS
 from mmseem.structures import VisualPrompts
 from .image_io import load_image
 from .input_checks import check_prompt_args, check_text
-from .model_init import load_config
+from .model_init import check_checkpoint_path, load_config
 from .pipeline import build_inference_pipeline
 from .safe_write import save_new_image
 
@@ -89,11 +88,7 @@ class SEEMInferencer(BaseInferencer):
         if isinstance(model, str) and (model.endswith('.py') or os.sep in
                                        model) and not osp.isfile(model):
             load_config(model)  # FileNotFoundError naming the path
-        if weights is not None and '://' not in str(weights) and \
-                not osp.isfile(str(weights)):
-            raise FileNotFoundError(
-                f'checkpoint {str(weights)!r} does not exist (relative paths '
-                f'are resolved from {os.getcwd()!r})')
+        check_checkpoint_path(weights)
         init_default_scope(scope or 'mmseem')
         self.image_format = image_format
         self.num_visualized_imgs = 0
@@ -128,8 +123,7 @@ class SEEMInferencer(BaseInferencer):
         return pseudo_collate
 
     def _init_visualizer(self, cfg):
-        vis_cfg = dict(cfg.get('visualizer') or dict(
-            type='mmdet.DetLocalVisualizer'))
+        vis_cfg = dict(cfg.get('visualizer') or dict(type='SEEMVisualizer'))
         vis_cfg['name'] = f'seem_inferencer_{id(self)}'
         # out_file is written directly; no backend needs a save_dir
         vis_cfg['vis_backends'] = None
@@ -351,6 +345,11 @@ class SEEMInferencer(BaseInferencer):
             keep = ('masks', 'labels', 'scores', 'bboxes')
             vis.pred_instances = InstanceData(
                 **{k: inst.get(k) for k in keep if k in inst})
+        # SEEMVisualizer draws the prompts and the sentence on the result
+        if 'visual_prompts' in sample:
+            vis.visual_prompts = sample.visual_prompts
+        if sample.get('text', None) is not None:
+            vis.text = sample.text
         meta = getattr(self.model, 'dataset_meta', None) or {}
         palette = meta.get('palette')
         if not palette or len(palette) < len(names):

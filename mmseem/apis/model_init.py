@@ -30,13 +30,23 @@ from typing import Optional, Union
 
 from mmengine.config import Config
 
-__all__ = ['init_model', 'load_config']
+__all__ = ['init_model', 'load_config', 'check_checkpoint_path']
 
 
 def _missing(path: str, what: str, hint: str) -> FileNotFoundError:
     return FileNotFoundError(
         f'{what} {path!r} does not exist (relative paths are resolved from '
         f'{os.getcwd()!r}); {hint}')
+
+
+def check_checkpoint_path(checkpoint) -> None:
+    """A local checkpoint path that does not exist: name it."""
+    if checkpoint is not None and '://' not in str(checkpoint) and \
+            not Path(str(checkpoint)).is_file():
+        raise _missing(
+            str(checkpoint), 'checkpoint',
+            'official weights are converted with '
+            'tools/model_converters/seem2mmseem.py')
 
 
 def load_config(config: Union[str, Path, Config, dict],
@@ -90,12 +100,7 @@ def init_model(config: Union[str, Path, Config, dict],
 
     from mmseem.registry import MODELS
     cfg = load_config(config, cfg_options)
-    if checkpoint is not None and '://' not in str(checkpoint) and \
-            not Path(str(checkpoint)).is_file():
-        raise _missing(
-            str(checkpoint), 'checkpoint',
-            'official weights are converted with '
-            'tools/model_converters/seem2mmseem.py')
+    check_checkpoint_path(checkpoint)
     cfg.model.pretrained = None
     cfg.model.train_cfg = None  # inference: no criterion is built
     init_default_scope(cfg.get('default_scope', 'mmseem'))

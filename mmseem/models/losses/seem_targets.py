@@ -25,6 +25,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmseem.registry import DATASETS
+from mmseem.utils.vocabulary import parse_vocabulary
 from ..language.prompt_templates import prompt_random_template
 
 __all__ = [
@@ -87,12 +88,7 @@ def resolve_class_names(
     if not isinstance(class_names, dict):
         raise TypeError('class_names must be a dict with thing_classes / '
                         'stuff_classes, or a dataset name')
-    things = class_names.get('thing_classes', class_names.get('classes'))
-    stuff = class_names.get('stuff_classes') or []
-    if not things and not stuff:
-        raise ValueError('class_names has no thing_classes / '
-                         'stuff_classes / classes')
-    return list(things or []), list(stuff)
+    return parse_vocabulary(class_names, what='class_names').as_lists()
 
 
 def _pad_to(masks: Tensor, size: Tuple[int, int]) -> Tensor:

@@ -1,7 +1,8 @@
 """Interactive image sessions of a SEEM model (click evaluation).
 
 SEEM-specific, not in mmdet/mmseg. The click evaluation
-(:func:`run_interactive_evaluation`) calls ``predict_prompts`` once per click
+(:func:`mmseem.evaluation.interactive_session.
+run_interactive_evaluation`) calls ``predict_prompts`` once per click
 round on the same image; this wrapper gives those rounds one random stream
 (seeded once, as the official evaluation lets its stream run on across
 rounds) and one prepared-feature cache, both owned here (nobody writes into
@@ -50,7 +51,8 @@ def evaluate_clicks(model, feats: ImageFeatures,
     ``InteractiveMetric``; settings from ``model.test_cfg``
     (``interactive_protocol``, ``max_clicks``, ``ignore_regions``:
     ``'ignored_instances'`` leaves e.g. GrabCut's band out of the IoU)."""
-    from .interactive_session import run_interactive_evaluation
+    from mmseem.evaluation.interactive_session import \
+        run_interactive_evaluation
     cfg = model.test_cfg
     feats = ImageFeatures.of(feats)
     for i, sample in enumerate(data_samples):

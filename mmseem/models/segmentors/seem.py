@@ -1,9 +1,7 @@
 """SEEM: one promptable model for every segmentation task.
 
-SEEM-specific (the official ``GeneralizedSEEM``), written on MMEngine's
-``BaseModel``: ``loss`` / ``predict`` / ``_forward`` with a data preprocessor,
-and results as data samples that mmdet/mmseg evaluators and visualizers read.
-The segmentor owns the backbone, the vocabulary and the task dispatch;
+SEEM-specific (official ``GeneralizedSEEM``) on MMEngine's ``BaseModel``;
+results are data samples that mmdet/mmseg evaluators read. It owns the backbone, the vocabulary and the task dispatch;
 everything after the backbone is :class:`~mmseem.models.heads.SEEMHead`
 (``sem_seg_head``): image -> backbone -> pixel decoder (``extract_feat``)
 -> head (decoder + post-processing). See ``docs/en/architecture.md``.
@@ -11,12 +9,8 @@ everything after the backbone is :class:`~mmseem.models.heads.SEEMHead`
 Tasks: :class:`~mmseem.structures.Task` (``test_cfg.task``, a sample's
 own ``task``, or inferred: ``visual_prompts`` -> interactive, ``text`` ->
 referring); see :mod:`mmseem.structures.tasks` for what each one runs.
-
-The interactive path keeps image features: :meth:`extract_feat` once (with
-``prepare=True`` for the decoder's prompt-independent work), then
-:meth:`predict_prompts` per round with one generator per image session.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -24,10 +18,13 @@ from torch import Tensor
 
 from mmseem.registry import MODELS
 from mmseem.structures.tasks import Task, task_of
+from mmseem.utils.cfg_keys import (SEEM_TEST_CFG_KEYS, SEEM_TRAIN_CFG_KEYS,
+                                   check_cfg_keys)
+from mmseem.utils.checkpoint_fit import register_checkpoint_fit_check
+from mmseem.utils.vocabulary import VOCABULARY_KEYS, parse_vocabulary
 from ..heads.features import ImageFeatures
 from ..utils.freeze import freeze_parameters
 from .image_session import evaluate_clicks
-from .vocabulary import check_vocabulary, vocabulary_from_meta
 
 DEFAULT_TEST_CFG = dict(
     task='panoptic',
@@ -91,6 +88,8 @@ class SEEM(BaseModel):
         self.sem_seg_head = MODELS.build(sem_seg_head)
         # official persistent buffer: the 3x3 kernel that dilates clicks
         self.register_buffer('dilation_kernel', torch.ones(1, 1, 3, 3))
+        check_cfg_keys(train_cfg, SEEM_TRAIN_CFG_KEYS, 'model.train_cfg')
+        check_cfg_keys(test_cfg, SEEM_TEST_CFG_KEYS, 'model.test_cfg')
         self.train_cfg = dict(train_cfg or {})
         criterion = self.train_cfg.pop('criterion', None)
         # run by the head; holds no parameters (checkpoint keys unchanged)
@@ -104,13 +103,12 @@ class SEEM(BaseModel):
         self._vocabulary: Optional[Tuple[List[str], List[str]]] = None
         vocab = cfg.get('vocabulary')
         if vocab:
-            self.set_vocabulary(
-                vocab.get('thing_classes', vocab.get('classes', [])),
-                vocab.get('stuff_classes', []))
+            self.set_vocabulary(vocab)
         if isinstance(frozen_modules, str):
             frozen_modules = (frozen_modules, )
         self.frozen_modules = tuple(frozen_modules)
         self.freeze(self.frozen_modules)
+        register_checkpoint_fit_check(self)  # a foreign checkpoint: error
 
     def freeze(self, keys: Sequence[str]) -> int:
         """Freeze parameters whose names contain one of ``keys``; returns
@@ -128,21 +126,31 @@ class SEEM(BaseModel):
         return self.sem_seg_head.lang_encoder
 
     def set_vocabulary(self,
-                       thing_classes: Sequence[str],
-                       stuff_classes: Sequence[str] = ()) -> None:
-        """Set the open vocabulary: things first, then stuff (the label of
-        class ``i`` is its index in ``thing_classes + stuff_classes``)."""
-        self._vocabulary = check_vocabulary(thing_classes, stuff_classes)
+                       thing_classes: Union[str, Sequence[str], dict],
+                       stuff_classes: Union[str, Sequence[str]] = ()) -> None:
+        """Set the open vocabulary: things first, then stuff (class ``i``
+        is index ``i`` of ``thing_classes + stuff_classes``); rules:
+        :func:`mmseem.utils.vocabulary.parse_vocabulary`."""
+        self._vocabulary = parse_vocabulary(thing_classes,
+                                            stuff_classes).as_lists()
 
     def get_vocabulary(self) -> Tuple[List[str], List[str]]:
         """``(thing_classes, stuff_classes)`` in use."""
-        if self._vocabulary is not None:
-            return self._vocabulary
-        return vocabulary_from_meta(getattr(self, 'dataset_meta', None))
+        vocab = self._vocabulary_or_none()
+        if vocab is None:
+            raise ValueError(
+                'SEEM has no vocabulary: call model.set_vocabulary([...]), '
+                'set test_cfg.vocabulary, or load a checkpoint / dataset '
+                "whose dataset_meta has 'classes'")
+        return vocab
 
     def _vocabulary_or_none(self):
-        return self._vocabulary or vocabulary_from_meta(
-            getattr(self, 'dataset_meta', None), required=False)
+        if self._vocabulary is not None:
+            return self._vocabulary
+        meta = getattr(self, 'dataset_meta', None) or {}
+        if any(meta.get(k) is not None for k in VOCABULARY_KEYS):
+            return parse_vocabulary(meta, what='dataset_meta').as_lists()
+        return None
 
     @property
     def criterion(self):  # train_cfg.criterion (SEEMLoss), run by the head
@@ -150,11 +158,8 @@ class SEEM(BaseModel):
 
     def extract_feat(self, inputs: Tensor,
                      prepare: bool = False) -> ImageFeatures:
-        """Image features, computed once per image and reusable across
-        interactive rounds (:class:`ImageFeatures`: ``mask_features``
-        [B, C, H/4, W/4], ``multi_scale_features``, ``input_shape``).
-        ``prepare=True`` also does the decoder's prompt-independent work
-        (``prepared``), which every round then reuses."""
+        """:class:`ImageFeatures` of ``inputs``, reusable across rounds;
+        ``prepare=True`` adds the decoder's prompt-independent work."""
         mask_features, multi_scale = self.sem_seg_head.forward_features(
             self.backbone(inputs))
         feats = ImageFeatures(mask_features, multi_scale,
@@ -255,19 +260,15 @@ class SEEM(BaseModel):
 
     def predict_prompts(self, feats: ImageFeatures, data_samples: Sequence,
                         generator: Optional[torch.Generator] = None) -> List:
-        """One interactive round on cached features (see
-        :meth:`SEEMHead.predict_prompts`). ``generator``: the image
-        session's random stream (seeded once per session); None starts a
-        new one from ``test_cfg.seed``."""
+        """One interactive round (:meth:`SEEMHead.predict_prompts`);
+        ``generator``: the session's stream (None: new from the seed)."""
         return self.sem_seg_head.predict(feats, data_samples,
                                          Task.INTERACTIVE,
                                          self._vocabulary_or_none(), generator)
 
     def encode_refimg(self, ref_inputs: Tensor, ref_prompts) -> Dict:
-        """Reference tokens of visual referring for ``ref_prompts``
-        (:class:`VisualPrompts`, one per target) on ``ref_inputs``
-        [1, 3, H, W]; pass them to :meth:`predict_refimg` as ``ref_tokens``
-        to segment several target images (video frames)."""
+        """Visual-referring tokens of ``ref_prompts`` (one per target) on
+        ``ref_inputs`` [1, 3, H, W], for :meth:`predict_refimg`."""
         gen = self._generator(ref_inputs.device)
         tokens = self.sem_seg_head.encode_reference(
             self.extract_feat(ref_inputs), ref_prompts, gen)
@@ -282,12 +283,9 @@ class SEEM(BaseModel):
                        data_samples: Sequence,
                        feats: Optional[ImageFeatures] = None,
                        ref_tokens: Optional[Dict] = None) -> List:
-        """Visual referring: segment in ``inputs`` what ``ref_prompts``
-        (:class:`VisualPrompts` on the padded reference image, one per
-        target object) mark in ``ref_inputs`` [1, 3, H, W]. ``feats``: cached
-        features of ``inputs`` (then ``inputs`` may be None);
-        ``ref_tokens``: cached :meth:`encode_refimg` output (then
-        ``ref_inputs`` / ``ref_prompts`` are not used)."""
+        """Segment in ``inputs`` (or cached ``feats``) what ``ref_prompts``
+        (padded-image pixels) mark in ``ref_inputs`` (or cached
+        ``ref_tokens`` of :meth:`encode_refimg`)."""
         if ref_tokens is None:
             ref_tokens = self.encode_refimg(ref_inputs, ref_prompts)
         feats = self.extract_feat(inputs) if feats is None else \

@@ -73,8 +73,9 @@ def prepare_features(dec,
             under ``torch.no_grad``, so they are meant for inference.
             Defaults to ``not torch.is_grad_enabled()``.
     """
-    if len(multi_scale_features) != len(dec.input_proj):
-        raise ValueError(f'expected {len(dec.input_proj)} multi-scale features, '
+    levels = len(dec.input_proj)
+    if len(multi_scale_features) != levels:
+        raise ValueError(f'expected {levels} multi-scale features, '
                          f'got {len(multi_scale_features)}')
     src, pos, sizes, maps = [], [], [], []
     for i, x in enumerate(multi_scale_features):
@@ -92,7 +93,7 @@ def prepare_features(dec,
         cache = not torch.is_grad_enabled()
     if cache:
         prepared.memory_kv = [
-            layer.project_memory(src[i % len(dec.input_proj)], pos[i % len(dec.input_proj)])
+            layer.project_memory(src[i % levels], pos[i % levels])
             for i, layer in enumerate(
                 dec.transformer_cross_attention_layers)
         ]

@@ -87,8 +87,8 @@ class SEEMLoss(nn.Module):
         seed (int, optional): base seed; the prompt simulation, prompt
             templates and decoder sampling of iteration ``i`` use
             ``(seed, i)`` (and the distributed rank), and :meth:`step_seed`
-            seeds everything else of the step (mmdet's point sampling, drop path), so a resumed run
-            repeats an uninterrupted one. None draws the base seed once, at
+            seeds everything else of the step (mmdet's point sampling, drop
+            path), so a resumed run repeats an uninterrupted one. None draws the base seed once, at
             construction, from torch's global RNG (which mmengine's
             ``randomness.seed`` fixes).
         check_finite (bool): raise ``FloatingPointError`` naming the term

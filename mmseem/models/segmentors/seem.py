@@ -1,8 +1,8 @@
 """SEEM: one promptable model for every segmentation task.
 
 SEEM-specific (official ``GeneralizedSEEM``) on MMEngine's ``BaseModel``;
-results are data samples that mmdet/mmseg evaluators read. It owns the backbone, the vocabulary and the task dispatch;
-everything after the backbone is :class:`~mmseem.models.heads.SEEMHead`
+results are data samples that mmdet/mmseg evaluators read. It owns the
+backbone, the vocabulary and the task dispatch; everything after the backbone is :class:`~mmseem.models.heads.SEEMHead`
 (``sem_seg_head``): image -> backbone -> pixel decoder (``extract_feat``)
 -> head (decoder + post-processing). See ``docs/en/architecture.md``.
 

@@ -329,3 +329,67 @@ class SEEMPredictor:
             ref_inputs, scaled, self._inputs, [sample],
             feats=self._feats)[0]
         return self._to_output(res.pred_instances)
+
+    @torch.no_grad()
+    def predict_batch(self,
+                      prompts: Union[VisualPrompts, dict],
+                      prev_masks: Optional[Sequence[torch.Tensor]] = None,
+                      batch_size: Optional[int] = None) -> Dict:
+        """Many independent objects, several per decoder call.
+
+        Every prompt (object) of ``prompts`` is predicted exactly as if it
+        were alone in its own :meth:`predict` round (same sampled points,
+        same spatial queries; outputs equal up to float rounding), but up to
+        ``batch_size`` of them share one decoder call (the image features
+        repeated along the batch; see :mod:`mmseem.apis.batched_prompts`).
+        Unlike :meth:`predict` with several prompts, objects do not share
+        the visual sampler's point budget nor the memory prompts. The
+        predictor's memory is neither used nor changed.
+
+        Args:
+            prompts (VisualPrompts | dict): P prompts of the current image,
+                or the keyword arguments of :meth:`build_prompts`.
+            prev_masks (list[Tensor], optional): per prompt its previous
+                ``prev_mask`` [1, h, w] (from this method's output) to use
+                as memory prompts.
+            batch_size (int, optional): prompts per decoder call (bounds
+                memory: the features are repeated that many times);
+                default all at once.
+
+        Returns:
+            dict of :meth:`predict` for the P prompts, plus ``prev_mask``
+            (list of P [1, h, w] mask logits at model resolution).
+        """
+        from mmengine.structures import InstanceData
+
+        from .batched_prompts import BatchedPromptRunner, split_prompts
+        self._require_image()
+        if isinstance(prompts, dict):
+            prompts = self.build_prompts(**prompts)
+        if not isinstance(prompts, VisualPrompts) or len(prompts) == 0:
+            raise ValueError('prompts must be a non-empty VisualPrompts or a '
+                             'dict of build_prompts arguments')
+        if tuple(prompts.image_size) != self._original_size:
+            raise ValueError(
+                f'prompts are for an image of size {prompts.image_size} but '
+                f'the image set has size {self._original_size}')
+        singles = split_prompts(prompts)
+        n = len(singles)
+        if prev_masks is not None and len(prev_masks) != n:
+            raise ValueError(f'prev_masks has {len(prev_masks)} entries for '
+                             f'{n} prompts: give one per prompt')
+        step = n if batch_size is None else int(batch_size)
+        if step < 1:
+            raise ValueError(f'batch_size must be >= 1; got {batch_size}')
+        runner = getattr(self, '_batch_runner', None)
+        if runner is None or runner.feats is not self._feats:
+            runner = BatchedPromptRunner(self.model, self._feats, self._sample)
+            self._batch_runner = runner
+        results = []
+        for i in range(0, n, step):
+            prev = None if prev_masks is None else prev_masks[i:i + step]
+            results += runner.run(singles[i:i + step], prev)
+        res = InstanceData.cat([r.pred_instances for r in results])
+        out = self._to_output(res)
+        out['prev_mask'] = [r.pred_instances.prev_mask for r in results]
+        return out

@@ -492,7 +492,8 @@ class SEEM(BaseModel):
             prompts['prev_mask'] = prev
         return prompts
 
-    def predict_prompts(self, feats: Dict, data_samples: Sequence) -> List:
+    def predict_prompts(self, feats: Dict, data_samples: Sequence,
+                        extra: Optional[Dict] = None) -> List:
         """Interactive segmentation on cached features: one mask per visual
         prompt (best of its 3 spatial queries), a semantic label from the
         vocabulary and the memory logits (``pred_instances.prev_mask``) to
@@ -501,8 +502,12 @@ class SEEM(BaseModel):
         Without text only the spatial queries run (the decoder's
         ``spatial_only``); the decoder's prompt-independent work is done
         once per ``feats`` (``feats['prepared']``, see :meth:`extract_feat`).
+        ``extra``: more decoder prompt entries (e.g. ``refimg_tokens`` +
+        ``spatial_query_index`` of independently sampled prompts, see
+        :mod:`mmseem.apis.batched_prompts`).
         """
         prompts = self._visual_prompt_masks(data_samples, feats)
+        prompts.update(extra or {})
         vocab_ok = True
         try:
             num_things, num_stuff = self._prepare_vocabulary()

@@ -556,7 +556,8 @@ class SEEMDecoder(BaseModule):
                     cross_mask[:, c_sl['memories']] = mem_mask
             else:
                 cross_mask = cross_mask.clone()
-            cross_mask[cross_mask.all(-1)] = False
+            # unblock rows that block everything (as an expression: ONNX)
+            cross_mask = cross_mask & ~cross_mask.all(-1, keepdim=True)
             output = self.transformer_cross_attention_layers[i](
                 output,
                 src[lvl],

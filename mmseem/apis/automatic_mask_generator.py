@@ -216,10 +216,10 @@ class SEEMAutomaticMaskGenerator:
             VisualPrompts.build(crop_size, points=[[p]], point_labels=[[1]],
                                 **opts) for p in points
         ]
-        res = [s.pred_instances for s in runner.run(prompts)]
-        logits = torch.cat([r.mask_logits for r in res]).float()
-        labels = torch.cat([r.labels for r in res])
-        label_score = torch.cat([r.scores for r in res]).float()
+        res = runner.run(prompts)
+        logits = res.mask_logits.float()
+        labels = res.labels
+        label_score = res.scores.float()
         iou = mask_confidence(logits, self.mask_threshold)
         stab = stability_score(logits, self.mask_threshold,
                                self.stability_score_offset)

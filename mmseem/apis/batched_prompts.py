@@ -7,28 +7,34 @@ SEEM: they share the visual sampler's point budget (``max_spatial_len``
 points for all prompts together), the spatial queries are drawn once for
 all of them and the 32 memory prompts are split between them at random. To
 get N prompts that behave exactly as N separate single-prompt rounds
-(:meth:`SEEMPredictor.predict`), this module runs them as a *batch of N
-copies of the image*, each with one prompt:
+(:meth:`SEEMPredictor.predict`), every prompt is first sampled on its own
+with a fresh seeded generator -- the visual sampler (``task='refimg'`` of
+the head's ``decode``) and the decoder's ``draw_spatial_query_index``, the
+same draws as a single round -- and then all of them go through one
+``'spatial'`` decoder call (:meth:`SEEM.predict_prompts` with the sampled
+tokens as ``refimg_tokens`` and the draws as ``spatial_query_index``), in
+one of two layouts:
 
-1. the image's cached features (``mask_features``, the decoder's
-   :class:`~mmseem.models.heads.seem_decoder.PreparedFeatures`) are repeated
-   N times along the batch dimension (once per N, then cached);
-2. every prompt is sampled on its own with a fresh seeded generator -- the
-   visual sampler (``task='refimg'`` of the head's ``decode``) and then the
-   decoder's ``draw_spatial_query_index``, the same draws as a single round;
-3. one ``'spatial'`` decoder call (through :meth:`SEEM.predict_prompts`)
-   gets the N sampled token sets as ``refimg_tokens`` (padded per level,
-   padding blocked by the attention mask) and the N query draws as
-   ``spatial_query_index`` [N, S].
+* ``'joint'`` (first rounds, no memory): one image with N prompts. SEEM's
+  self-attention mask already keeps prompts apart (the spatial queries of
+  prompt p see only p's queries and tokens) and cross-attention and the
+  heads work per query, so with each prompt's own tokens and queries the
+  outputs are the single-round ones. The image features are shared: no
+  copies, one mask GEMM.
+* ``'batch'`` (memory prompts, or many tokens): N copies of the image
+  (features repeated along the batch, cached per N), one prompt each --
+  needed because SEEM's memory prompts are split between the prompts of an
+  image at random; padded tokens are blocked by the attention mask.
 
-Outputs equal the one-at-a-time outputs up to float rounding (padding only
-lengthens the masked attention sequences). Memory prompts work per prompt:
-pass each prompt's previous ``prev_mask`` [1, h, w].
+Outputs equal the one-at-a-time outputs up to float rounding. Memory
+prompts work per prompt: pass each prompt's previous ``prev_mask``
+[1, h, w].
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 from torch.nn.utils.rnn import pad_sequence
 
@@ -82,7 +88,7 @@ def repeat_features(model, feats: Dict, n: int) -> Dict:
             prepared = model.predictor.prepare_features(
                 feats['multi_scale_features'])
     return dict(
-        mask_features=feats['mask_features'].expand(n, -1, -1, -1),
+        mask_features=feats['mask_features'].repeat(n, 1, 1, 1),
         multi_scale_features=[
             f.expand(n, -1, -1, -1) for f in feats['multi_scale_features']
         ],
@@ -115,6 +121,32 @@ def _cat_tokens(token_sets: Sequence[Dict]) -> Dict:
     return out
 
 
+def _join_tokens(token_sets: Sequence[Dict]) -> Dict:
+    """Per-prompt ``refimg_tokens`` dicts (batch 1, one prompt each) -> one
+    dict of one image with N prompts (prompt ids renumbered 0..N-1)."""
+    num_levels = len(token_sets[0]['src_spatial_queries'])
+    return dict(
+        spatial_query_pos=torch.cat(
+            [t['spatial_query_pos'] for t in token_sets]),
+        spatial_query_neg=torch.cat(
+            [t['spatial_query_neg'] for t in token_sets]),
+        src_spatial_queries=[
+            torch.cat([t['src_spatial_queries'][lvl] for t in token_sets])
+            for lvl in range(num_levels)
+        ],
+        src_spatial_maskings=[
+            torch.cat([t['src_spatial_maskings'][lvl] for t in token_sets],
+                      1) for lvl in range(num_levels)
+        ],
+        src_spatial_indices=[
+            torch.cat([
+                torch.where(t['src_spatial_indices'][lvl] < 0, -1,
+                            t['src_spatial_indices'][lvl] + p)
+                for p, t in enumerate(token_sets)
+            ], 1) for lvl in range(num_levels)
+        ])
+
+
 @dataclass
 class BatchedPromptRunner:
     """Runs single-prompt rounds of one image in batches of decoder calls.
@@ -125,12 +157,17 @@ class BatchedPromptRunner:
         sample: a data sample of that image (metainfo: ``img_shape``,
             ``ori_shape``); copied per prompt.
 
-    The repeated features are cached per batch size (at most a few sizes in
-    practice: the batch size and the last remainder).
+        max_joint_tokens (int): ``'auto'`` mode runs memory-free prompts
+            jointly while they have at most this many spatial tokens in
+            all (the self-attention sequence grows with them), else as a
+            batch of image copies.
+
+    The repeated features of ``'batch'`` mode are cached per batch size.
     """
     model: object
     feats: Dict
     sample: object
+    max_joint_tokens: int = 4096
     _repeated: Dict[int, Dict] = field(default_factory=dict, repr=False)
 
     def _prepare(self) -> None:
@@ -166,22 +203,28 @@ class BatchedPromptRunner:
     @torch.no_grad()
     def run(self,
             prompts: Sequence[VisualPrompts],
-            prev_masks: Optional[Sequence[Optional[Tensor]]] = None
-            ) -> List:
+            prev_masks: Optional[Sequence[Optional[Tensor]]] = None,
+            mode: str = 'auto') -> InstanceData:
         """One decoder call for ``len(prompts)`` single-prompt sets.
 
         Args:
             prompts: one-prompt :class:`VisualPrompts` of the image.
             prev_masks: per prompt its previous round's ``prev_mask``
                 [1, h, w] (memory prompts), all given or all None.
+            mode (str): ``'joint'``, ``'batch'`` (module doc) or ``'auto'``
+                (joint without memory and up to ``max_joint_tokens``).
 
         Returns:
-            list: per prompt the data sample of :meth:`SEEM.predict_prompts`
-            (``pred_instances`` with one mask, score, label, ``prev_mask``).
+            InstanceData: the ``pred_instances`` of
+            :meth:`SEEM.predict_prompts` for the N prompts in order (masks,
+            mask_logits, prev_mask, bboxes, scores, labels).
         """
+        if mode not in ('auto', 'joint', 'batch'):
+            raise ValueError(f"mode must be 'auto', 'joint' or 'batch'; got "
+                             f'{mode!r}')
         n = len(prompts)
         if n == 0:
-            return []
+            raise ValueError('no prompt given')
         if prev_masks is not None:
             given = [p is not None for p in prev_masks]
             if len(prev_masks) != n or (any(given) and not all(given)):
@@ -189,6 +232,10 @@ class BatchedPromptRunner:
                                  'or all None')
             if not any(given):
                 prev_masks = None
+        if mode == 'joint' and prev_masks is not None:
+            raise ValueError("memory prompts need mode='batch' (SEEM "
+                             'splits memories between the prompts of an '
+                             'image at random)')
         model, feats1 = self.model, self.feats
         samples = self._samples(prompts, prev_masks)
         self._prepare()
@@ -204,6 +251,20 @@ class BatchedPromptRunner:
                      spatial_query_neg_mask=[neg]), gen,
                 prepared=feats1['prepared']))
             index.append(model.predictor.draw_spatial_query_index(1, gen))
+        if mode == 'auto':
+            num_tokens = sum(t['src_spatial_queries'][0].shape[0]
+                             for t in tokens)
+            mode = 'joint' if prev_masks is None and \
+                num_tokens <= self.max_joint_tokens else 'batch'
+        if mode == 'joint':
+            sample = self.sample.__class__(metainfo=self.sample.metainfo)
+            sample.visual_prompts = VisualPrompts.cat(list(prompts))
+            extra = dict(refimg_tokens=_join_tokens(tokens),
+                         spatial_query_index=torch.cat(index)[None].to(
+                             device))
+            return model.predict_prompts(feats1, [sample],
+                                         extra)[0].pred_instances
         extra = dict(refimg_tokens=_cat_tokens(tokens),
                      spatial_query_index=torch.stack(index).to(device))
-        return model.predict_prompts(self._features(n), samples, extra)
+        out = model.predict_prompts(self._features(n), samples, extra)
+        return InstanceData.cat([s.pred_instances for s in out])

@@ -334,14 +334,16 @@ class SEEMPredictor:
     def predict_batch(self,
                       prompts: Union[VisualPrompts, dict],
                       prev_masks: Optional[Sequence[torch.Tensor]] = None,
-                      batch_size: Optional[int] = None) -> Dict:
+                      batch_size: Optional[int] = None,
+                      mode: str = 'auto') -> Dict:
         """Many independent objects, several per decoder call.
 
         Every prompt (object) of ``prompts`` is predicted exactly as if it
         were alone in its own :meth:`predict` round (same sampled points,
         same spatial queries; outputs equal up to float rounding), but up to
-        ``batch_size`` of them share one decoder call (the image features
-        repeated along the batch; see :mod:`mmseem.apis.batched_prompts`).
+        ``batch_size`` of them share one decoder call (see
+        :mod:`mmseem.apis.batched_prompts` for the ``'joint'`` and
+        ``'batch'`` layouts of ``mode``).
         Unlike :meth:`predict` with several prompts, objects do not share
         the visual sampler's point budget nor the memory prompts. The
         predictor's memory is neither used nor changed.
@@ -353,8 +355,9 @@ class SEEMPredictor:
                 ``prev_mask`` [1, h, w] (from this method's output) to use
                 as memory prompts.
             batch_size (int, optional): prompts per decoder call (bounds
-                memory: the features are repeated that many times);
-                default all at once.
+                memory); default all at once.
+            mode (str): ``'auto'`` (joint without memory), ``'joint'`` or
+                ``'batch'``.
 
         Returns:
             dict of :meth:`predict` for the P prompts, plus ``prev_mask``
@@ -388,8 +391,8 @@ class SEEMPredictor:
         results = []
         for i in range(0, n, step):
             prev = None if prev_masks is None else prev_masks[i:i + step]
-            results += runner.run(singles[i:i + step], prev)
-        res = InstanceData.cat([r.pred_instances for r in results])
+            results.append(runner.run(singles[i:i + step], prev, mode))
+        res = InstanceData.cat(results)
         out = self._to_output(res)
-        out['prev_mask'] = [r.pred_instances.prev_mask for r in results]
+        out['prev_mask'] = [m[None] for m in res.prev_mask]
         return out

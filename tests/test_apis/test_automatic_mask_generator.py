@@ -1,7 +1,6 @@
 """SEEMAutomaticMaskGenerator: SAM-style records with SEEM labels, SAM's
 filters, RLE output."""
 import json
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -139,8 +138,8 @@ class _DiscRunner:
                 np.where(disc, 5.0, -5.0)[None]).float()
             res.labels = torch.tensor([1])
             res.scores = torch.tensor([0.9])
-            out.append(mock.Mock(pred_instances=res))
-        return out
+            out.append(res)
+        return InstanceData.cat(out)
 
 
 def test_crops_add_masks_from_crops(tiny_model, monkeypatch):

@@ -57,9 +57,11 @@ def _assert_same(batch, singles):
         assert (batch['masks'][i] == single['masks'][0])[~unsure].all()
 
 
-def test_batch_equals_one_by_one(predictor):
+@pytest.mark.parametrize('mode', ['auto', 'joint', 'batch'])
+def test_batch_equals_one_by_one(predictor, mode):
+    """Both layouts (one image with N prompts / N image copies)."""
     vp = _prompts(predictor.original_size)
-    batch = predictor.predict_batch(vp)
+    batch = predictor.predict_batch(vp, mode=mode)
     assert batch['masks'].shape == (6, 70, 100)
     assert batch['masks'].dtype == bool
     _assert_same(batch, _one_by_one(predictor, [vp]))
@@ -99,6 +101,13 @@ def test_batch_bad_input(predictor, tiny_model):
     with pytest.raises(ValueError, match='prev_masks has 1 entries'):
         predictor.predict_batch(_prompts(predictor.original_size),
                                 prev_masks=[None])
+    with pytest.raises(ValueError, match="memory prompts need mode='batch'"):
+        first = predictor.predict_batch(_prompts(predictor.original_size))
+        predictor.predict_batch(_prompts(predictor.original_size),
+                                prev_masks=first['prev_mask'], mode='joint')
+    with pytest.raises(ValueError, match="mode must be"):
+        predictor.predict_batch(_prompts(predictor.original_size),
+                                mode='fast')
     with pytest.raises(ValueError, match='batch_size must be >= 1'):
         predictor.predict_batch(_prompts(predictor.original_size),
                                 batch_size=0)

@@ -200,6 +200,30 @@ class BatchedPromptRunner:
             samples.append(s)
         return samples
 
+    def run_all(self,
+                prompts: VisualPrompts,
+                prev_masks: Optional[Sequence[Tensor]] = None,
+                batch_size: Optional[int] = None,
+                mode: str = 'auto') -> InstanceData:
+        """Every prompt of ``prompts`` as its own object, ``batch_size`` per
+        decoder call (:meth:`run`); ``pred_instances`` of all, in order."""
+        if not isinstance(prompts, VisualPrompts) or len(prompts) == 0:
+            raise ValueError('prompts must be a non-empty VisualPrompts (or '
+                             'a dict of VisualPrompts.build arguments)')
+        singles = split_prompts(prompts)
+        n = len(singles)
+        if prev_masks is not None and len(prev_masks) != n:
+            raise ValueError(f'prev_masks has {len(prev_masks)} entries for '
+                             f'{n} prompts: give one per prompt')
+        step = n if batch_size is None else int(batch_size)
+        if step < 1:
+            raise ValueError(f'batch_size must be >= 1; got {batch_size}')
+        return InstanceData.cat([
+            self.run(singles[i:i + step],
+                     None if prev_masks is None else prev_masks[i:i + step],
+                     mode) for i in range(0, n, step)
+        ])
+
     @torch.no_grad()
     def run(self,
             prompts: Sequence[VisualPrompts],

@@ -363,36 +363,20 @@ class SEEMPredictor:
             dict of :meth:`predict` for the P prompts, plus ``prev_mask``
             (list of P [1, h, w] mask logits at model resolution).
         """
-        from mmengine.structures import InstanceData
-
-        from .batched_prompts import BatchedPromptRunner, split_prompts
+        from .batched_prompts import BatchedPromptRunner
         self._require_image()
         if isinstance(prompts, dict):
             prompts = self.build_prompts(**prompts)
-        if not isinstance(prompts, VisualPrompts) or len(prompts) == 0:
-            raise ValueError('prompts must be a non-empty VisualPrompts or a '
-                             'dict of build_prompts arguments')
-        if tuple(prompts.image_size) != self._original_size:
+        if isinstance(prompts, VisualPrompts) and \
+                tuple(prompts.image_size) != self._original_size:
             raise ValueError(
                 f'prompts are for an image of size {prompts.image_size} but '
                 f'the image set has size {self._original_size}')
-        singles = split_prompts(prompts)
-        n = len(singles)
-        if prev_masks is not None and len(prev_masks) != n:
-            raise ValueError(f'prev_masks has {len(prev_masks)} entries for '
-                             f'{n} prompts: give one per prompt')
-        step = n if batch_size is None else int(batch_size)
-        if step < 1:
-            raise ValueError(f'batch_size must be >= 1; got {batch_size}')
         runner = getattr(self, '_batch_runner', None)
         if runner is None or runner.feats is not self._feats:
             runner = BatchedPromptRunner(self.model, self._feats, self._sample)
             self._batch_runner = runner
-        results = []
-        for i in range(0, n, step):
-            prev = None if prev_masks is None else prev_masks[i:i + step]
-            results.append(runner.run(singles[i:i + step], prev, mode))
-        res = InstanceData.cat(results)
+        res = runner.run_all(prompts, prev_masks, batch_size, mode)
         out = self._to_output(res)
         out['prev_mask'] = [m[None] for m in res.prev_mask]
         return out

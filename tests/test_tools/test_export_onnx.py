@@ -103,3 +103,24 @@ def test_cli_refuses_to_overwrite(tool, tmp_path, capsys):
     with pytest.raises(FileExistsError, match='refusing to overwrite'):
         tool.export(None, str(out), False, {})
     assert out.read_bytes() == b'user data'
+
+
+def test_short_graph_for_clicks(tool, setup, tmp_path):
+    """--max-points: a click graph with short padded inputs gives the same
+    masks; a prompt with more points than it takes is refused."""
+    pytest.importorskip('onnxruntime', reason='onnxruntime not installed')
+    model, feats, pos, neg, big = setup
+    inputs = tool.click_inputs(model, feats, pos, neg,
+                               torch.Generator().manual_seed(7),
+                               max_points=12)
+    assert inputs['points_0'].shape == (1, 24, 2)
+    path = str(tmp_path / 'short.onnx')
+    tool.export(model, path, False, inputs)
+    res = tool.verify(model, path, inputs, False, repeats=1)
+    assert res['max_abs_diff'] <= 1e-4
+    ref = _decoder_reference(model, feats, pos, neg, 7)
+    sess, feed = tool.run_onnx(path, inputs)
+    torch.testing.assert_close(torch.from_numpy(sess.run(None, feed)[0]),
+                               ref, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match='larger --max-points'):
+        tool.click_inputs(model, feats, big, neg, max_points=12)

@@ -2,18 +2,23 @@
 
     python tools/deployment/export_onnx.py CONFIG OUT.onnx
         [--checkpoint CKPT] [--height 512] [--width 512] [--memory]
-        [--opset 17] [--verify] [--seed 0]
+        [--max-points N] [--opset 17] [--verify] [--seed 0]
 
 The exported graph is one interactive round for one visual prompt (a click,
 a box, a scribble ...) on features computed once per image by PyTorch
 (``SEEM.extract_feat``), as SAM exports its prompt encoder + mask decoder:
 
 inputs
-    ``mask_features`` [1, C, H/4, W/4] and ``multi_scale_0..2`` (the pixel
-    decoder's three levels, coarsest first) of a padded ``H x W`` image;
+    the cached image features of a padded ``H x W`` image:
+    ``mask_features`` [1, C, H/4, W/4] and the decoder's prepared features
+    (``SEEMDecoder.prepare_features``, computed once per image): per level
+    (coarsest first) ``src_l`` / ``pos_l`` [h_l*w_l, 1, C] and the visual
+    sampler's projected maps ``projected_l`` [1, C, h_l, w_l], per decoder
+    layer its cross-attention keys / values ``key_i`` / ``value_i``;
     the visual sampler's chosen points -- ``points_0..2`` [1, L_l, 2]
     normalised ``(y, x)`` with ``signs_0..2`` [1, L_l] (+1 positive, -1
-    negative, 0 padding; L_l = 2 x ``max_spatial_len[l]``), ``mean_points``
+    negative, 0 padding; L_l = 2 x ``max_spatial_len[l]`` or 2 x
+    ``--max-points``), ``mean_points``
     [1, 2, L, 2] with ``mean_valid`` [1, 2, L] for the mean positive /
     negative vectors; ``spatial_query_index`` [1, S] (the object queries the
     S spatial queries start from); with ``--memory`` also ``prev_mask``
@@ -26,9 +31,10 @@ outputs
 
 In the graph: the visual sampler's feature reading (point sampling of the
 projected level maps and of ``mask_features``, positive / negative
-indicators, mean vectors), the decoder's feature preparation, the masked
-attention decoder with spatial queries, tokens and memories, and the
-best-of-S selection. Outside it (:func:`click_inputs`): the random choice of
+indicators, mean vectors), the masked attention decoder with spatial
+queries, tokens and memories, and the
+best-of-S selection. Outside it (:func:`click_inputs`): the image
+features (PyTorch, once per image) and the random choice of
 the points (``sample_prompt_points``, SEEM's sampler, the same draws as
 ``SEEM.predict_prompts`` with the same generator) and of the spatial
 queries -- ONNX has no sampling without replacement. Fixed-length padded
@@ -69,8 +75,12 @@ class SEEMClickGraph(nn.Module):
         self.memory = memory
 
     def input_names(self) -> List[str]:
-        names = ['mask_features'] + [f'multi_scale_{i}'
-                                     for i in range(NUM_LEVELS)]
+        layers = self.model.predictor.num_layers
+        names = ['mask_features']
+        for part in ('src', 'pos', 'projected'):
+            names += [f'{part}_{i}' for i in range(NUM_LEVELS)]
+        names += [f'key_{i}' for i in range(layers)]
+        names += [f'value_{i}' for i in range(layers)]
         names += [f'points_{i}' for i in range(NUM_LEVELS)]
         names += [f'signs_{i}' for i in range(NUM_LEVELS)]
         names += ['mean_points', 'mean_valid', 'spatial_query_index']
@@ -106,15 +116,27 @@ class SEEMClickGraph(nn.Module):
                     src_spatial_queries=q, src_spatial_maskings=masking,
                     src_spatial_indices=ids)
 
-    def forward(self, mask_features, ms0, ms1, ms2, pts0, pts1, pts2, sg0,
-                sg1, sg2, mean_points, mean_valid, spatial_query_index,
-                prev_mask: Optional[Tensor] = None):
-        from mmseem.models.layers.visual_sampler import \
-            project_level_features
+    def forward(self, *inputs: Tensor):
+        """Inputs in the order of :meth:`input_names`."""
+        from mmseem.models.heads.seem_decoder import PreparedFeatures
+        x = dict(zip(self.input_names(), inputs))
         dec = self.model.predictor
-        prepared = dec.prepare_features([ms0, ms1, ms2], cache=False)
-        projected = project_level_features(prepared.maps,
-                                           list(dec.mask_sptial_embed))
+        lv = range(NUM_LEVELS)
+        projected = [x[f'projected_{i}'] for i in lv]
+        prepared = PreparedFeatures(
+            src=[x[f'src_{i}'] for i in lv],
+            pos=[x[f'pos_{i}'] for i in lv],
+            sizes=[tuple(p.shape[-2:]) for p in projected],
+            maps=None,  # read by the visual sampler only (not run here)
+            projected=projected,
+            memory_kv=[(x[f'key_{i}'], x[f'value_{i}'])
+                       for i in range(dec.num_layers)])
+        mask_features = x['mask_features']
+        pts0, pts1, pts2 = (x[f'points_{i}'] for i in lv)
+        sg0, sg1, sg2 = (x[f'signs_{i}'] for i in lv)
+        mean_points, mean_valid = x['mean_points'], x['mean_valid']
+        spatial_query_index = x['spatial_query_index']
+        prev_mask = x.get('prev_mask')
         tokens = self._tokens(mask_features, projected, [pts0, pts1, pts2],
                               [sg0, sg1, sg2], mean_points, mean_valid)
         extra = dict(refimg_tokens=tokens, spatial_only=True,
@@ -155,31 +177,58 @@ def _pad_points(pts, length, sign):
 
 def click_inputs(model, feats: Dict, pos_mask: Tensor, neg_mask: Tensor,
                  generator: Optional[torch.Generator] = None,
-                 prev_mask: Optional[Tensor] = None) -> Dict[str, Tensor]:
+                 prev_mask: Optional[Tensor] = None,
+                 max_points: Optional[int] = None) -> Dict[str, Tensor]:
     """Graph inputs of one prompt: ``pos_mask`` / ``neg_mask`` [1, H, W]
     bool at the padded input size; the points and spatial queries are drawn
     from ``generator`` in SEEM's order (mean vectors, then per level), so
-    they equal those of ``SEEM.predict_prompts`` with the same generator."""
+    they equal those of ``SEEM.predict_prompts`` with the same generator.
+
+    ``max_points``: pad the point inputs to this many positive (and as many
+    negative) points per level instead of ``max_spatial_len`` (shorter
+    sequences, a faster graph for clicks); a prompt with more sampled
+    points is refused."""
     from mmseem.models.layers.visual_sampler import sample_prompt_points
     dec = model.predictor
     lens = dec.max_spatial_len
-    mean_pts = pos_mask.new_zeros((1, 2, lens[-1], 2), dtype=torch.float)
-    mean_valid = pos_mask.new_zeros((1, 2, lens[-1]), dtype=torch.float)
+    cap = [ln if max_points is None else min(ln, int(max_points))
+           for ln in lens]
+
+    def check(n, limit):
+        if n > limit:
+            raise ValueError(
+                f'the prompt has {n} sampled points but the graph takes '
+                f'{limit}: export with a larger --max-points (or none) for '
+                'large prompts')
+
+    mean_pts = pos_mask.new_zeros((1, 2, cap[-1], 2), dtype=torch.float)
+    mean_valid = pos_mask.new_zeros((1, 2, cap[-1]), dtype=torch.float)
     for k, m in enumerate((pos_mask, neg_mask)):
         _, pts = sample_prompt_points(m, lens[-1], generator)
+        check(len(pts), cap[-1])
         mean_pts[0, k, :len(pts)] = pts
         mean_valid[0, k, :len(pts)] = 1
     out = dict(mask_features=feats['mask_features'])
-    for i, f in enumerate(feats['multi_scale_features']):
-        out[f'multi_scale_{i}'] = f
+    prepared = feats.get('prepared')
+    if prepared is None or prepared.memory_kv is None:
+        with torch.no_grad():
+            prepared = dec.prepare_features(feats['multi_scale_features'],
+                                            cache=True)
+    for i in range(NUM_LEVELS):
+        out[f'src_{i}'] = prepared.src[i]
+        out[f'pos_{i}'] = prepared.pos[i]
+        out[f'projected_{i}'] = prepared.projected[i]
+    for i, (k, v) in enumerate(prepared.memory_kv):
+        out[f'key_{i}'], out[f'value_{i}'] = k, v
     for lvl in range(NUM_LEVELS):
         _, p = sample_prompt_points(pos_mask, lens[lvl], generator)
         _, n = sample_prompt_points(neg_mask, lens[lvl], generator)
+        check(max(len(p), len(n)), cap[lvl])
         pts = torch.cat([p, n])
         sign = torch.cat([p.new_ones(len(p)), -p.new_ones(len(n))])
         # up to L_l positive and L_l negative points
         out[f'points_{lvl}'], out[f'signs_{lvl}'] = _pad_points(
-            pts, 2 * lens[lvl], sign)
+            pts, 2 * cap[lvl], sign)
     out['mean_points'], out['mean_valid'] = mean_pts, mean_valid
     out['spatial_query_index'] = dec.draw_spatial_query_index(
         1, generator)[None].to(pos_mask.device)
@@ -237,6 +286,10 @@ def parse_args(argv=None):
                    help='padded input width (multiple of 32)')
     p.add_argument('--memory', action='store_true',
                    help='export the graph with memory prompts (prev_mask)')
+    p.add_argument('--max-points', type=int, default=None,
+                   help='points per level and sign the graph takes (default '
+                   'the model\'s max_spatial_len: any prompt; e.g. 64 for '
+                   'clicks: a much shorter, faster graph)')
     p.add_argument('--opset', type=int, default=17)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--verify', action='store_true',
@@ -274,7 +327,8 @@ def main(argv=None):
     h4, w4 = feats['mask_features'].shape[-2:]
     prev = torch.randn(1, 1, h4, w4) if args.memory else None
     gen = torch.Generator().manual_seed(args.seed)
-    inputs = click_inputs(model, feats, pos, neg, gen, prev)
+    inputs = click_inputs(model, feats, pos, neg, gen, prev,
+                          args.max_points)
     export(model, args.out, args.memory, inputs, args.opset)
     print(f'wrote {args.out}')
     if args.verify:

@@ -266,9 +266,13 @@ def export(model, path: str, memory: bool, example: Dict[str, Tensor],
 
 
 def run_onnx(path: str, inputs: Dict[str, Tensor]):
-    """Run the exported graph with onnxruntime (CPU)."""
+    """An onnxruntime CPU session of the graph (as many intra-op threads as
+    torch uses) and its feed of ``inputs``."""
     import onnxruntime as ort
-    sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = torch.get_num_threads()
+    sess = ort.InferenceSession(path, opts,
+                                providers=['CPUExecutionProvider'])
     feed = {i.name: inputs[i.name].cpu().numpy()
             for i in sess.get_inputs()}
     return sess, feed

@@ -197,11 +197,12 @@ class SEEMAutomaticMaskGenerator:
         runner = BatchedPromptRunner(self.predictor.model,
                                      self.predictor._feats,
                                      self.predictor._sample)
-        parts = []
-        for i in range(0, len(points), self.points_per_batch):
-            parts.append(
-                self._process_batch(runner, points[i:i + self.points_per_batch],
-                                    (ch, cw), crop_box, orig_size))
+        step = self.points_per_batch
+        parts = [
+            self._process_batch(runner, points[i:i + step], (ch, cw),
+                                crop_box, orig_size)
+            for i in range(0, len(points), step)
+        ]
         data = MaskCandidates.cat([p for p in parts if len(p)], parts[0])
         self.predictor.reset_image()
         if len(data):

@@ -2,7 +2,6 @@
 only published numbers with their source, and `mim search` lists SEEM."""
 import os
 import os.path as osp
-import re
 
 import pytest
 import yaml

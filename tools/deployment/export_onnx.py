@@ -50,8 +50,8 @@ import os.path as osp
 import sys
 import tempfile
 import time
-from unittest import mock
 from typing import Dict, List, Optional
+from unittest import mock
 
 import torch
 from torch import Tensor, nn

@@ -204,12 +204,19 @@ class BatchedPromptRunner:
                 prompts: VisualPrompts,
                 prev_masks: Optional[Sequence[Tensor]] = None,
                 batch_size: Optional[int] = None,
-                mode: str = 'auto') -> InstanceData:
+                mode: str = 'auto',
+                image_size: Optional[Sequence[int]] = None) -> InstanceData:
         """Every prompt of ``prompts`` as its own object, ``batch_size`` per
-        decoder call (:meth:`run`); ``pred_instances`` of all, in order."""
+        decoder call (:meth:`run`); ``pred_instances`` of all, in order.
+        ``image_size``: (H, W) the prompts must be drawn on."""
         if not isinstance(prompts, VisualPrompts) or len(prompts) == 0:
             raise ValueError('prompts must be a non-empty VisualPrompts (or '
                              'a dict of VisualPrompts.build arguments)')
+        if image_size is not None and \
+                tuple(prompts.image_size) != tuple(image_size):
+            raise ValueError(
+                f'prompts are for an image of size {prompts.image_size} but '
+                f'the image set has size {tuple(image_size)}')
         singles = split_prompts(prompts)
         n = len(singles)
         if prev_masks is not None and len(prev_masks) != n:

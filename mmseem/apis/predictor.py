@@ -373,3 +373,32 @@ class SEEMPredictor:
             ref_inputs, scaled, self._inputs, [sample],
             feats=self._feats)[0]
         return self._to_output(res.pred_instances)
+
+    @torch.no_grad()
+    def predict_batch(self, prompts: Union[VisualPrompts, dict],
+                      prev_masks: Optional[Sequence[torch.Tensor]] = None,
+                      batch_size: Optional[int] = None,
+                      mode: str = 'auto') -> Dict:
+        """Each prompt of ``prompts`` (a :class:`VisualPrompts` or
+        :meth:`build_prompts` arguments) as an independent object, exactly as
+        alone in a :meth:`predict` round (no shared point budget or memory;
+        equal up to float rounding), ``batch_size`` of them (default all)
+        per decoder call; ``mode``: ``'auto'``, ``'joint'``, ``'batch'``
+        (:mod:`mmseem.apis.batched_prompts`). ``prev_masks``: per prompt its
+        previous ``prev_mask`` (memory). Returns :meth:`predict`'s dict plus
+        ``prev_mask`` (P x [1, h, w]); the predictor's memory is untouched.
+        """
+        from .batched_prompts import BatchedPromptRunner
+        self._require_image()
+        if isinstance(prompts, dict):
+            prompts = self.build_prompts(**prompts)
+        runner = getattr(self, '_batch_runner', None)
+        if runner is None or runner.feats is not self._feats:
+            runner = BatchedPromptRunner(self.model, self._feats,
+                                         self._new_sample(full_size=False))
+            self._batch_runner = runner
+        res = runner.run_all(prompts, prev_masks, batch_size, mode,
+                             image_size=self._original_size)
+        out = self._to_output(res)
+        out['prev_mask'] = [m[None] for m in res.prev_mask]
+        return out

@@ -22,6 +22,7 @@ _OFFICIAL_KEYS = dict(
     spatial_query_pos_mask='spatial_pos_masks',
     spatial_query_neg_mask='spatial_neg_masks',
     refimg_tokens='refimg_tokens',
+    spatial_query_index='spatial_query_index',
     prev_mask='prev_mask',
     grounding_tokens='grounding_tokens',
     grounding_nonzero_mask='grounding_padding',
@@ -43,6 +44,10 @@ class DecoderPrompts:
         refimg_tokens (dict | SampledPromptTokens, optional): visual-prompt
             tokens of a reference image (:meth:`SEEMDecoder.
             encode_reference`); replaces the masks (visual referring).
+        spatial_query_index (Tensor, optional): [P*S] or [B, P*S] long, the
+            object queries the spatial queries start from; drawn with
+            :meth:`SEEMDecoder.draw_spatial_query_index` when None (batched
+            independent prompts pass each prompt's own draw).
         prev_mask (Tensor | list[Tensor], optional): [B, P, h, w] previous
             round's mask logits per prompt (or a list of [P_b, h, w]) ->
             memory prompts.
@@ -57,6 +62,7 @@ class DecoderPrompts:
     spatial_pos_masks: Optional[List[Tensor]] = None
     spatial_neg_masks: Optional[List[Tensor]] = None
     refimg_tokens: Optional[object] = None
+    spatial_query_index: Optional[Tensor] = None
     prev_mask: Optional[Union[Tensor, List[Tensor]]] = None
     grounding_tokens: Optional[Tensor] = None
     grounding_padding: Optional[Tensor] = None
@@ -84,6 +90,17 @@ class DecoderPrompts:
                     f'{sorted(set(_OFFICIAL_KEYS) | names)}')
             kwargs[name] = v
         return cls(**kwargs)
+
+    @property
+    def update(self, other: Union['DecoderPrompts', Dict, None]) -> None:
+        """Take every field ``other`` sets (not None / not default)."""
+        other = DecoderPrompts.from_dict(other)
+        for f in fields(self):
+            value = getattr(other, f.name)
+            if value is None or (isinstance(value, (bool, str))
+                                 and value == f.default):
+                continue
+            setattr(self, f.name, value)
 
     @property
     def has_spatial(self) -> bool:

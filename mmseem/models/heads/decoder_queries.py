@@ -81,17 +81,14 @@ def build_queries(dec, prompts: DecoderPrompts, vp, use_grounding: bool,
     if vp is not None:
         num_prompts = vp.num_prompts
         # spatial queries start as copies of randomly drawn object
-        # queries (same draw with or without spatial_only)
-        idx = torch.randint(
-            0,
-            dec.num_queries, (num_prompts * dec.sample_size, ),
-            generator=generator,
-            device=generator.device if generator is not None else 'cpu'
-        ).to(device)
-        q_out['spatial'] = dec.query_feat.weight[idx][:, None].repeat(
-            1, bs, 1)
-        q_pos['spatial'] = dec.query_embed.weight[idx][:, None].repeat(
-            1, bs, 1)
+        # queries (same draw with or without spatial_only); a given
+        # spatial_query_index [B, P*S] picks them per image instead
+        idx = prompts.spatial_query_index
+        if idx is None:
+            idx = dec.draw_spatial_query_index(num_prompts, generator)
+        idx = idx.to(device).expand(bs, num_prompts * dec.sample_size)
+        q_out['spatial'] = dec.query_feat.weight[idx].transpose(0, 1)
+        q_pos['spatial'] = dec.query_embed.weight[idx].transpose(0, 1)
         if use_memory:
             prev_mask = check_prev_mask(prompts.prev_mask, bs,
                                         num_prompts)

@@ -78,7 +78,6 @@ class SEEMDecoder(BaseModule):
     * ``generator``: ``torch.Generator`` for the point sampling, the choice
       of spatial queries and of memory assignments (global RNG if None).
     * ``prepared``: :meth:`prepare_features` of these features.
-
     **Returns** a dict of SEEM's official keys for the last prediction set
     (see :func:`~.decoder_outputs.organize_outputs`) plus ``aux_outputs``
     (``dec_layers`` dicts with the same keys); for ``interactive`` /
@@ -101,9 +100,7 @@ class SEEMDecoder(BaseModule):
             mean vectors). Defaults to (512, 512, 512, 512).
         num_spatial_memories (int): Memory prompts M. Defaults to 32.
         queries_per_prompt (int): Spatial queries S per prompt. Defaults 3.
-        contxt_len (int): accepted for configs written against the official
-            ``CONTXT_LEN``; unused (the language encoder has its own
-            ``context_length``).
+        contxt_len (int): accepted (official ``CONTXT_LEN``), unused.
         mask_feature_stride (int, optional): Stride of ``mask_features``
             w.r.t. the padded input; prompt masks must be exactly that much
             larger. None disables the check. Defaults to 4.
@@ -201,9 +198,7 @@ class SEEMDecoder(BaseModule):
         modules); pass it as ``prepared`` in every round."""
         return prepare_features(self, multi_scale_features, cache)
 
-    # ------------------------------------------------------------------
     # prediction heads
-    # ------------------------------------------------------------------
     def forward_prediction_heads(self, output: Tensor, mask_features: Tensor,
                                  attn_mask_target_size: Tuple[int, int],
                                  vocabulary: Optional[str] = 'default'
@@ -235,9 +230,7 @@ class SEEMDecoder(BaseModule):
             maskemb=mask_embed,
             attn_mask=attn)
 
-    # ------------------------------------------------------------------
     # forward
-    # ------------------------------------------------------------------
     def forward(self,
                 multi_scale_features: Optional[Sequence[Tensor]],
                 mask_features: Tensor,
@@ -326,7 +319,8 @@ class SEEMDecoder(BaseModule):
                     cross_mask[:, c_sl['memories']] = mem_mask
             else:
                 cross_mask = cross_mask.clone()
-            cross_mask[cross_mask.all(-1)] = False
+            # unblock rows that block everything (as an expression: ONNX)
+            cross_mask = cross_mask & ~cross_mask.all(-1, keepdim=True)
             output = self.transformer_cross_attention_layers[i](
                 output,
                 src[lvl],
@@ -363,6 +357,14 @@ class SEEMDecoder(BaseModule):
                     output[rows], mask_features,
                     sizes[(i + 1) % NUM_LEVELS], vocabulary))
         return preds
+
+    def draw_spatial_query_index(self, num_prompts: int,
+                                 generator=None) -> Tensor:
+        """[P*S] ids of the object queries the spatial queries copy."""
+        return torch.randint(0, self.num_queries,
+                             (num_prompts * self.sample_size, ),
+                             generator=generator, device=generator.device
+                             if generator is not None else 'cpu')
 
     # readers of the outputs (see decoder_outputs.py)
     def select_spatial_masks(self, outputs: Dict) -> Tuple[Tensor, Tensor]:

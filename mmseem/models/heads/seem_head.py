@@ -273,15 +273,18 @@ class SEEMHead(BaseModule):
         return list(data_samples)
 
     def predict_prompts(self, feats: ImageFeatures, data_samples: Sequence,
-                        vocabulary: Vocabulary = None,
-                        generator=None) -> List:
+                        vocabulary: Vocabulary = None, generator=None,
+                        extra: Union[DecoderPrompts, dict, None] = None
+                        ) -> List:
         """Interactive segmentation on cached features: one mask per visual
         prompt (best of its S spatial queries), a semantic label from the
         vocabulary (-1 without one) and the memory logits
         (``pred_instances.prev_mask``) to pass back as ``prev_mask`` next
-        round. Without text only the spatial queries run (``spatial_only``).
+        round. Without text only the spatial queries run (``spatial_only``);
+        ``extra``: more decoder prompts, e.g. batched prompts' tokens.
         """
         prompts = visual_prompt_masks(data_samples, feats)
+        prompts.update(extra)
         counts = self.set_vocabulary(vocabulary)
         prompts.vocabulary = None if counts is None else 'default'
         texts = [s.get('text', s.metainfo.get('text')) for s in data_samples]

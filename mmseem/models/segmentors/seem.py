@@ -111,14 +111,13 @@ class SEEM(BaseModel):
         register_checkpoint_fit_check(self)  # a foreign checkpoint: error
 
     def freeze(self, keys: Sequence[str]) -> int:
-        """Freeze parameters whose names contain one of ``keys``; returns
-        the number of frozen elements."""
+        """Freeze parameters whose names contain one of ``keys``."""
         return freeze_parameters(self, keys)
 
     @property
-    def decoder(self):
-        """The SEEM decoder (checkpoint name ``sem_seg_head.predictor``;
-        not :class:`mmseem.apis.SEEMPredictor`, the interactive API)."""
+    def predictor(self):
+        """The decoder, official name (keys ``sem_seg_head.predictor.*``);
+        the interactive API is :class:`mmseem.apis.SEEMPredictor`."""
         return self.sem_seg_head.predictor
 
     @property
@@ -236,7 +235,7 @@ class SEEM(BaseModel):
         """Click benchmark: ``interactive_ious`` into every sample."""
         return evaluate_clicks(self, feats, data_samples)
 
-    def _task_of(self, data_samples) -> Task:
+    def _task_of(self, data_samples) -> Task:  # see structures/tasks.py
         return task_of(data_samples, self.test_cfg['task'])
 
     # ------------------------------------------------------------------
@@ -259,12 +258,15 @@ class SEEM(BaseModel):
                                          Task.REFERRING)
 
     def predict_prompts(self, feats: ImageFeatures, data_samples: Sequence,
+                        extra=None,
                         generator: Optional[torch.Generator] = None) -> List:
         """One interactive round (:meth:`SEEMHead.predict_prompts`);
-        ``generator``: the session's stream (None: new from the seed)."""
-        return self.sem_seg_head.predict(feats, data_samples,
-                                         Task.INTERACTIVE,
-                                         self._vocabulary_or_none(), generator)
+        ``extra``: more decoder prompts (:class:`DecoderPrompts` or official
+        keys, e.g. ``refimg_tokens`` + ``spatial_query_index`` of batched
+        prompts); ``generator``: the session's stream (None: new)."""
+        return self.sem_seg_head.predict_prompts(
+            ImageFeatures.of(feats), data_samples, self._vocabulary_or_none(),
+            generator, extra)
 
     def encode_refimg(self, ref_inputs: Tensor, ref_prompts) -> Dict:
         """Visual-referring tokens of ``ref_prompts`` (one per target) on

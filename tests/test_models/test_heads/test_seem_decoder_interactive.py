@@ -194,8 +194,8 @@ def test_segmentor_rounds_use_spatial_only_and_cached_features():
     feats = model.extract_feat(data['inputs'], prepare=True)
     assert feats.prepared is not None
     samples = data['data_samples']
-    spy = mock.patch.object(model.decoder, 'prepare_features',
-                            wraps=model.decoder.prepare_features)
+    spy = mock.patch.object(model.predictor, 'prepare_features',
+                            wraps=model.predictor.prepare_features)
     with spy as prep:
         r1 = model.predict_prompts(feats, samples)[0].pred_instances
         s2 = sample(r1.prev_mask)
@@ -227,7 +227,7 @@ def test_segmentor_rounds_use_spatial_only_and_cached_features():
     ref2 = reference(s2)
     torch.testing.assert_close(r2.prev_mask, ref2['prev_mask'][0], atol=1e-5,
                                rtol=0)
-    _, index = model.decoder.select_spatial_masks(ref2)
+    _, index = model.predictor.select_spatial_masks(ref2)
     emb = ref2['pred_stexts'][0][index[0]]
     prob = model.lang_encoder.compute_similarity(
         emb, name='default')[:, :-1].softmax(-1)

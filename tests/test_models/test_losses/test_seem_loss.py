@@ -113,7 +113,7 @@ def test_mixed_batch_with_one_empty_image():
 def test_non_finite_loss_names_the_term():
     model = _model()
     with torch.no_grad():
-        model.decoder.mask_embed.layers[-1].bias.fill_(float('nan'))
+        model.predictor.mask_embed.layers[-1].bias.fill_(float('nan'))
     data = _batch(model, [_sample()])
     with pytest.raises(FloatingPointError, match='loss_'):
         model.loss(data['inputs'], data['data_samples'])

@@ -130,8 +130,13 @@ class SEEMPredictor:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the previous round's masks (the memory prompts)."""
+        """Start a new object set: forget the previous round's masks (the
+        memory prompts) and restart the session's random stream (seeded
+        once per session; rounds with memory continue it)."""
         self._prev_mask = None
+        if getattr(self, '_feats', None) is not None and \
+                hasattr(self.model, 'session_generator'):
+            self._generator = self.model.session_generator(self.device)
 
     def _require_image(self) -> None:
         if self._feats is None:

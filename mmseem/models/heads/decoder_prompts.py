@@ -91,7 +91,6 @@ class DecoderPrompts:
             kwargs[name] = v
         return cls(**kwargs)
 
-    @property
     def update(self, other: Union['DecoderPrompts', Dict, None]) -> None:
         """Take every field ``other`` sets (not None / not default)."""
         other = DecoderPrompts.from_dict(other)

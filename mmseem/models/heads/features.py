@@ -212,3 +212,7 @@ class ImageFeatures:
 
     def get(self, key: str, default=None):
         return getattr(self, key) if key in self else default
+
+    def keys(self):
+        """The field names (``dict(feats)`` gives a plain dict copy)."""
+        return list(_FIELDS)

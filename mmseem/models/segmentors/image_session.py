@@ -50,7 +50,10 @@ def evaluate_clicks(model, feats: ImageFeatures,
     ``interactive_ious`` [num_objects, max_clicks] for
     ``InteractiveMetric``; settings from ``model.test_cfg``
     (``interactive_protocol``, ``max_clicks``, ``ignore_regions``:
-    ``'ignored_instances'`` leaves e.g. GrabCut's band out of the IoU)."""
+    ``'ignored_instances'`` leaves e.g. GrabCut's band out of the IoU;
+    ``stop_iou``: standard protocol only, stop an object at that IoU, e.g.
+    0.95 for RITM's NoC-only runs; default None clicks on to
+    ``max_clicks`` as the mIoU@k curve needs)."""
     from mmseem.evaluation.interactive_session import \
         run_interactive_evaluation
     cfg = model.test_cfg
@@ -66,5 +69,6 @@ def evaluate_clicks(model, feats: ImageFeatures,
             protocol=cfg.get('interactive_protocol', 'seem'),
             max_clicks=cfg.get('max_clicks', 20),
             batch_idx=i,
-            ignore_mask=cfg.get('ignore_regions'))
+            ignore_mask=cfg.get('ignore_regions'),
+            stop_iou=cfg.get('stop_iou'))
     return list(data_samples)

@@ -9,8 +9,9 @@ prompts.
 Inputs follow :func:`mmseem.apis.load_image` (files, PIL images, arrays in
 RGB unless ``image_format='BGR'`` is given to the constructor -- note that
 mmdet/mmseg inferencers take BGR arrays). Predictions are numpy arrays at the
-original image size; visualisations (mmdet's ``DetLocalVisualizer``) are
-saved under ``out_dir/vis/``.
+original image size; visualisations (:class:`SEEMVisualizer`: mmdet's
+``DetLocalVisualizer`` plus the prompts and sentences) are saved under
+``out_dir/vis/``.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
@@ -110,8 +111,7 @@ class SEEMInferencer(BaseInferencer):
         return pseudo_collate
 
     def _init_visualizer(self, cfg):
-        vis_cfg = dict(cfg.get('visualizer') or dict(
-            type='mmdet.DetLocalVisualizer'))
+        vis_cfg = dict(cfg.get('visualizer') or dict(type='SEEMVisualizer'))
         vis_cfg['name'] = f'seem_inferencer_{id(self)}'
         # out_file is written directly; no backend needs a save_dir
         vis_cfg['vis_backends'] = None
@@ -330,6 +330,11 @@ class SEEMInferencer(BaseInferencer):
             keep = ('masks', 'labels', 'scores', 'bboxes')
             vis.pred_instances = InstanceData(
                 **{k: inst.get(k) for k in keep if k in inst})
+        # SEEMVisualizer draws the prompts and the sentence on the result
+        if 'visual_prompts' in sample:
+            vis.visual_prompts = sample.visual_prompts
+        if sample.get('text', None) is not None:
+            vis.text = sample.text
         meta = getattr(self.model, 'dataset_meta', None) or {}
         palette = meta.get('palette')
         if not palette or len(palette) < len(names):

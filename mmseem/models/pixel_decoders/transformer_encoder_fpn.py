@@ -86,10 +86,7 @@ class TransformerEncoderLayer(nn.Module):
     names (``self_attn.attn``, ``ffn.layers``, ``norms``) differ from the
     official ``self_attn``, ``linear1/2``, ``norm1/2``.
     Tokens are ``[L, B, C]`` (sequence first); ``pos`` is added to queries
-    and keys only. The attention weights are never returned
-    (``need_weights=False``), so PyTorch runs its fused
-    ``scaled_dot_product_attention`` instead of materialising and averaging
-    the ``[B, heads, L, L]`` weights (same result, float noise).
+    and keys only.
     """
 
     def __init__(self,
@@ -121,15 +118,14 @@ class TransformerEncoderLayer(nn.Module):
             qk = x if pos is None else x + pos
             src = src + self.dropout1(
                 self.self_attn(
-                    qk, qk, value=x, key_padding_mask=src_key_padding_mask,
-                    need_weights=False)[0])
+                    qk, qk, value=x,
+                    key_padding_mask=src_key_padding_mask)[0])
             src = src + self.dropout2(self._ffn(self.norm2(src)))
             return src
         qk = src if pos is None else src + pos
         src = src + self.dropout1(
             self.self_attn(
-                qk, qk, value=src, key_padding_mask=src_key_padding_mask,
-                need_weights=False)[0])
+                qk, qk, value=src, key_padding_mask=src_key_padding_mask)[0])
         src = self.norm1(src)
         src = src + self.dropout2(self._ffn(src))
         return self.norm2(src)

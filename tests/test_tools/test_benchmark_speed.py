@@ -414,7 +414,7 @@ def test_measure_interleaved_alternates_the_calls(bench):
 def test_official_reference_rows(bench):
     rows = bench.reference_rows([bench.DEFAULT_SEEM_CONFIG], 'cpu',
                                 [512, 1024], 2)
-    assert [r['reference'] for r in rows] == [
+    assert [r['official_figure'] for r in rows] == [
         f for _, f in bench.OFFICIAL_REFERENCE]
     assert all(r['size'] == 512 and 'not re-run' in r['measurement']
                for r in rows)

@@ -60,7 +60,7 @@ def reference_rows(configs: List[str], device: str, sizes: List[int],
              config=None,
              measurement=REFERENCE,
              detail=what,
-             reference=figure) for what, figure in OFFICIAL_REFERENCE
+             official_figure=figure) for what, figure in OFFICIAL_REFERENCE
     ]
 
 
@@ -74,8 +74,8 @@ def format_table(rows: List[Dict]) -> str:
         '|' + '|'.join('---' for _ in COLUMNS) + '|'
     ]
     for r in rows:
-        if 'reference' in r:
-            median, low = r['reference'], '-'
+        if 'official_figure' in r:
+            median, low = r['official_figure'], '-'
         elif 'value' in r:
             median = {
                 '%': f"{r['value']:.1f} %",

@@ -121,7 +121,7 @@ def _chunks(n: int, size: int) -> Iterator[Tuple[int, int]]:
 def encode_eot_prefix_shared(encoder,
                              input_ids: Tensor,
                              groups: Tensor,
-                             max_tokens: int = 2048,
+                             max_tokens: int = 4096,
                              progress_after: Optional[float] = 5.0
                              ) -> Tensor:
     """``ln_final`` hidden states at the EOT of every prompt, [N, C], equal

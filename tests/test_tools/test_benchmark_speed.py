@@ -426,3 +426,23 @@ def test_official_reference_rows(bench):
     assert bench.reference_rows([TINY_SEEM], 'cpu', [512], 2) == []
     assert bench.reference_rows([bench.DEFAULT_SEEM_CONFIG], 'cpu', [1024],
                                 2) == []
+
+
+@pytest.mark.parametrize('indexed', [True, False])
+def test_timed_frames_iterated_or_indexed(bench, indexed):
+    """Frame t is timed from its hand-out to the next request, whether the
+    consumer (propagate_video) indexes or iterates; memory starts at
+    mem_from."""
+    events = []
+
+    class Mem:
+        def start(self):
+            events.append('start')
+
+    timed = bench.TimedFrames(['f0', 'f1', 'f2'], 'cpu', Mem(), 1)
+    got = [timed[i] for i in range(len(timed))] if indexed else list(timed)
+    timed.finish()
+    assert got == ['f0', 'f1', 'f2'] and len(timed.times_ms) == 3
+    assert events == ['start'] and all(t >= 0 for t in timed.times_ms)
+    timed.finish()  # idempotent
+    assert len(timed.times_ms) == 3

@@ -91,18 +91,41 @@ def video_scale_from_config(config: str, height: int, width: int) -> float:
 class TimedFrames:
     """A frame sequence that times the consumer's loop: frame ``t`` took
     ``times_ms[t]``, from handing it out to the request for the next one
-    (the end of the loop); the memory probe starts at frame ``mem_from``."""
+    (the end of the loop; call :meth:`finish` after the last one); the
+    memory probe starts at frame ``mem_from``. Works whether the consumer
+    iterates or indexes the frames in order."""
 
     def __init__(self, frames, device, mem, mem_from):
         self.frames, self.device = frames, device
         self.mem, self.mem_from = mem, mem_from
         self.times_ms = []
+        self._current = None  # (index, start time) of the frame handed out
 
     def __len__(self):
         return len(self.frames)
 
-    def __getitem__(self, i):
+    def _hand_out(self, i: int):
+        if self._current is not None and self._current[0] != i:
+            self._done(*self._current)
+        if self._current is None or self._current[0] != i:
+            sync(self.device)
+            if i == self.mem_from:
+                self.mem.start()
+            self._current = (i, time.perf_counter())
         return self.frames[i]
+
+    def __getitem__(self, i):
+        return self._hand_out(range(len(self.frames))[i])
+
+    def __iter__(self):
+        for i in range(len(self.frames)):
+            yield self._hand_out(i)
+
+    def finish(self) -> None:
+        """Close the timing of the last frame handed out."""
+        if self._current is not None:
+            self._done(*self._current)
+            self._current = None
 
     def _done(self, t: int, start: float) -> None:
         sync(self.device)
@@ -110,19 +133,6 @@ class TimedFrames:
         if t >= 1:  # frame 0 is the reference: nothing is predicted
             warm = ' (warm-up)' if t < self.mem_from else ''
             log(f'  frame {t}: {self.times_ms[-1]:.0f} ms{warm}')
-
-    def __iter__(self):
-        start = None
-        for i, frame in enumerate(self.frames):
-            if start is not None:
-                self._done(i - 1, start)
-            sync(self.device)
-            if i == self.mem_from:
-                self.mem.start()
-            start = time.perf_counter()
-            yield frame
-        if start is not None:
-            self._done(len(self.frames) - 1, start)
 
 
 def bench_video(config: str, device: str, args, mem, grad_ctx) -> List[Dict]:
@@ -145,6 +155,7 @@ def bench_video(config: str, device: str, args, mem, grad_ctx) -> List[Dict]:
                                first,
                                reference=args.video_reference,
                                scale=scale)
+        timed.finish()
     peak = mem.stop()
     times = timed.times_ms[1 + args.warmup:]
     median = statistics.median(times)

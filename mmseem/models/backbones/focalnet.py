@@ -114,8 +114,12 @@ class FocalModulation(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Args: x [B, H, W, C]. Returns [B, H, W, C]."""
         C = x.shape[-1]
-        x = self.f(x).permute(0, 3, 1, 2).contiguous()
+        # channels-last views of the [B, H, W, C] tokens: the convs run on
+        # NHWC memory and nothing is transposed back and forth (same math
+        # as the official NCHW copies, float noise only)
+        x = self.f(x).permute(0, 3, 1, 2)
         q, ctx, gates = torch.split(x, (C, C, self.focal_level + 1), dim=1)
+        ctx = ctx.contiguous(memory_format=torch.channels_last)
 
         ctx_all = 0
         for level, layer in enumerate(self.focal_layers):
@@ -188,9 +192,9 @@ class FocalModulationBlock(nn.Module):
     def _add_dwconv(conv: nn.Conv2d, x: Tensor, H: int, W: int) -> Tensor:
         """``x + conv(x)`` on tokens [B, H*W, C]."""
         B, L, C = x.shape
-        x = x.view(B, H, W, C).permute(0, 3, 1, 2).contiguous()
+        x = x.view(B, H, W, C).permute(0, 3, 1, 2)  # channels-last view
         x = x + conv(x)
-        return x.permute(0, 2, 3, 1).contiguous().view(B, L, C)
+        return x.permute(0, 2, 3, 1).reshape(B, L, C)
 
     def forward(self, x: Tensor, H: int, W: int) -> Tensor:
         """Args: x [B, H*W, C]. Returns [B, H*W, C]."""

@@ -49,18 +49,26 @@ def corrective_rounds(head, feats: ImageFeatures, sp, rounds: int,
                       gen) -> Optional[Tensor]:
     """Simulated interaction: decode, add one corrective click per
     prompt (the head criterion's simulator), repeat; returns the last
-    round's ``prev_mask`` (None without rounds)."""
+    round's ``prev_mask`` (None without rounds).
+
+    The official rounds run the whole decoder; only the spatial queries'
+    masks are read, so these rounds run the spatial queries alone
+    (``spatial_only``: SEEM's self-attention mask keeps them apart from the
+    object queries, same outputs up to float rounding, same random stream)
+    on decoder features prepared once for all rounds (speed, issue 13)."""
     prev = None
     size = sp[0].gt.shape[-2:]
     simulator = head.criterion.simulator
+    if rounds > 0:
+        feats = head.prepare(feats)
     for _ in range(rounds):
         prompts = DecoderPrompts(
             spatial_pos_masks=[x.pos for x in sp],
             spatial_neg_masks=[x.neg for x in sp],
-            prev_mask=prev, vocabulary=None)
+            prev_mask=prev, vocabulary=None, spatial_only=True)
         out = head.decode(feats.mask_features,
                           feats.multi_scale_features, Task.INTERACTIVE,
-                          prompts, gen)
+                          prompts, gen, feats.prepared)
         prev = out['prev_mask']
         up = F.interpolate(prev.float(), size=size, mode='bilinear',
                            align_corners=False).sigmoid() > 0.5

@@ -23,8 +23,9 @@ time of ``--repeat`` runs after ``--warmup`` runs.
   batch (backbone + pixel decoder + decoder + panoptic / semantic /
   instance post-processing) with the 133 COCO panoptic classes as the
   vocabulary (``--vocab-classes K``: the first K, for quick smoke runs);
-* ``features (backbone + pixel decoder)``: SEEM ``model.extract_feat``, the
-  part an interactive session computes once per image;
+* ``features (backbone + pixel decoder + decoder prepare)``: SEEM
+  ``model.extract_feat(inputs, prepare=True)``, the part an interactive
+  session computes once per image;
 * ``interactive round (cached features)``: SEEM
   ``model.predict_prompts(feats, [sample])`` with ``--prompts`` prompts of
   ``--clicks`` clicks each (the first click of a prompt positive, the rest

@@ -38,7 +38,7 @@ COLUMNS = ('device', 'size', 'model', 'measurement', 'median', 'min',
 
 # measurement names (also the JSON ``measurement`` keys)
 FULL = 'full forward (panoptic)'
-FEATS = 'features (backbone + pixel decoder)'
+FEATS = 'features (backbone + pixel decoder + decoder prepare)'
 ROUND = 'interactive round (cached features)'
 SHARE = 'interactive share of full'
 VOCAB = 'vocabulary embedding (one-off)'

@@ -157,9 +157,13 @@ def bench_seem(config: str,
                          baseline=True,
                          interleaved_with=name,
                          **res_base))
-            res_feat = measure(lambda: model.extract_feat(inputs), device,
-                               args.warmup, args.repeat, mem, f'{tag} {FEATS}')
-            feats = model.extract_feat(inputs)
+            # what an interactive session computes once per image: the
+            # features plus the decoder's prompt-independent work
+            # (SEEMPredictor.set_image does the same)
+            res_feat = measure(lambda: model.extract_feat(inputs, prepare=True),
+                               device, args.warmup, args.repeat, mem,
+                               f'{tag} {FEATS}')
+            feats = model.extract_feat(inputs, prepare=True)
             prompt_sample = copy.deepcopy(samples[0])
             prompt_sample.visual_prompts = click_prompts(
                 size, args.prompts, args.clicks, args.seed)

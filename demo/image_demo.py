@@ -26,31 +26,9 @@ import argparse
 import sys
 
 import numpy as np
+from prompt_args import box, point  # demo/prompt_args.py
 
 TASKS = ('panoptic', 'semantic', 'instance', 'referring', 'interactive')
-
-
-def _floats(text: str, n: int, what: str):
-    try:
-        vals = [float(v) for v in text.split(',')]
-    except ValueError:
-        vals = []
-    if len(vals) != n:
-        raise argparse.ArgumentTypeError(
-            f'{what} {text!r}: expected {n} comma-separated numbers')
-    return vals
-
-
-def point(text: str):
-    x, y, label = _floats(text, 3, 'point (x,y,label)')
-    if label not in (0, 1):
-        raise argparse.ArgumentTypeError(
-            f'point {text!r}: label must be 1 (positive) or 0 (negative)')
-    return x, y, int(label)
-
-
-def box(text: str):
-    return _floats(text, 4, 'box (x1,y1,x2,y2)')
 
 
 def parse_args(argv=None):

@@ -27,6 +27,7 @@ import time
 from typing import Iterator, Optional, Tuple
 
 import numpy as np
+from prompt_args import floats, point  # demo/prompt_args.py
 
 FRAME_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -272,25 +273,6 @@ def run(args) -> dict:
 # ----------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------
-def _floats(text: str, n: int, what: str):
-    try:
-        vals = [float(v) for v in text.split(',')]
-    except ValueError:
-        vals = []
-    if len(vals) != n:
-        raise argparse.ArgumentTypeError(
-            f'{what} {text!r}: expected {n} comma-separated numbers')
-    return vals
-
-
-def point(text: str):
-    x, y, label = _floats(text, 3, 'point (x,y,label)')
-    if label not in (0, 1):
-        raise argparse.ArgumentTypeError(
-            f'point {text!r}: label must be 1 (positive) or 0 (negative)')
-    return x, y, int(label)
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('input', help='frame folder or video file')
@@ -301,7 +283,7 @@ def parse_args(argv=None):
     prompt.add_argument('--points', nargs='+', type=point,
                         metavar='X,Y,LABEL',
                         help='first-frame clicks of one object')
-    prompt.add_argument('--box', type=lambda t: _floats(t, 4, 'box'),
+    prompt.add_argument('--box', type=lambda t: floats(t, 4, 'box'),
                         metavar='X1,Y1,X2,Y2', help='first-frame box')
     prompt.add_argument('--mask', help='first-frame mask PNG (frame size)')
     p.add_argument('--out-dir', required=True)

@@ -31,6 +31,7 @@ from mmengine.structures import InstanceData, PixelData
 
 from mmseem.registry import INFERENCERS, VISUALIZERS
 from mmseem.structures import VisualPrompts
+from mmseem.utils.vocabulary import model_class_names
 from .image_io import load_image
 from .input_checks import check_prompt_args, check_text
 from .model_init import check_checkpoint_path, load_config
@@ -281,11 +282,7 @@ class SEEMInferencer(BaseInferencer):
     # outputs
     # ------------------------------------------------------------------
     def _class_names(self) -> Optional[List[str]]:
-        try:
-            things, stuff = self.model.get_vocabulary()
-        except ValueError:
-            return None
-        return list(things) + list(stuff)
+        return model_class_names(self.model)
 
     def pred2dict(self, sample) -> Dict:
         """Data sample -> dict of numpy arrays at the original size:

@@ -35,6 +35,7 @@ import torch
 from mmengine.config import Config
 
 from mmseem.structures import VisualPrompts
+from mmseem.utils.vocabulary import model_class_names
 from .image_io import ImageLike, load_image
 from .input_checks import check_text
 from .mask_resize import resize_threshold
@@ -195,11 +196,7 @@ class SEEMPredictor:
         self.model.set_vocabulary(thing_classes, stuff_classes)
 
     def _class_names(self) -> Optional[List[str]]:
-        try:
-            things, stuff = self.model.get_vocabulary()
-        except ValueError:
-            return None
-        return list(things) + list(stuff)
+        return model_class_names(self.model)
 
     # ------------------------------------------------------------------
     # prediction

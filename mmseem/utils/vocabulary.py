@@ -29,7 +29,8 @@ import numpy as np
 
 from .cfg_keys import UnknownKeyError
 
-__all__ = ['Vocabulary', 'parse_vocabulary', 'VOCABULARY_KEYS']
+__all__ = ['Vocabulary', 'parse_vocabulary', 'VOCABULARY_KEYS',
+           'model_class_names']
 
 VOCABULARY_KEYS = ('thing_classes', 'stuff_classes', 'classes')
 _EXAMPLE = "e.g. ['person', 'dog'] or dict(thing_classes=[...], " \
@@ -146,3 +147,14 @@ def parse_vocabulary(thing_classes: Union[str, Sequence[str], Mapping,
                 f'label)')
         seen[key] = name
     return Vocabulary(tuple(things), tuple(stuff))
+
+
+def model_class_names(model) -> Union[List[str], None]:
+    """``thing_classes + stuff_classes`` of a SEEM model's current
+    vocabulary (the label of class ``i`` is its index), None when it has
+    none (the predictor's and the inferencer's label names)."""
+    try:
+        things, stuff = model.get_vocabulary()
+    except ValueError:
+        return None
+    return list(things) + list(stuff)

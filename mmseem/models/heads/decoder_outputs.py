@@ -13,6 +13,8 @@ from typing import Dict, Tuple
 import torch
 from torch import Tensor
 
+from ..language.language_encoder import vl_similarity
+
 __all__ = ['organize_outputs', 'select_spatial_masks',
            'grounding_similarity']
 
@@ -91,5 +93,4 @@ def grounding_similarity(v_emb: Tensor, t_emb: Tensor,
     """
     v = v_emb / (v_emb.norm(dim=-1, keepdim=True) + 1e-7)
     t = t_emb / (t_emb.norm(dim=-1, keepdim=True) + 1e-7)
-    scale = logit_scale.exp().clamp(max=100)
-    return scale * (v @ t.t())
+    return vl_similarity(v, t, logit_scale)

@@ -9,7 +9,8 @@ import os.path as osp
 from mmdet.datasets import CocoDataset, CocoPanopticDataset
 
 from mmseem.registry import DATASETS
-from .synthetic import GENERATE_COMMAND, SYNTHETIC_METAINFO
+from .synthetic import (GENERATE_COMMAND, GENERATOR_VERSION,
+                        SYNTHETIC_METAINFO, generator_version)
 
 
 def _require(ann_file: str, data_root: str) -> None:
@@ -18,6 +19,13 @@ def _require(ann_file: str, data_root: str) -> None:
             f'Annotation file {ann_file} not found (data_root='
             f'{data_root!r}). Generate the synthetic set with:\n    '
             f'{GENERATE_COMMAND} --out {data_root or "data/synthetic"}')
+    version = generator_version(data_root) if data_root else None
+    if version is not None and version != GENERATOR_VERSION:
+        raise FileNotFoundError(
+            f'the synthetic set under {data_root!r} is stale (generator '
+            f'version {version}; this code writes version '
+            f'{GENERATOR_VERSION}). Regenerate it with:\n    '
+            f'{GENERATE_COMMAND} --out {data_root}')
 
 
 @DATASETS.register_module()

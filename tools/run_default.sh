@@ -4,7 +4,8 @@
 # evaluators (panoptic PQ things/stuff, mask AP, mIoU; referring cIoU/mIoU;
 # interactive NoC@85/90 and mIoU after 1..20 clicks, standard protocol;
 # visual referring mIoU), print one table and write pictures.
-#   bash tools/run_default.sh [--with-baselines] [--iters N]
+#   bash tools/run_default.sh [--with-baselines] [--iters N] [--checkpoint CKPT]
+# --checkpoint: evaluate this SEEM checkpoint instead of training one.
 # env: WORK_DIR (default work_dirs/default), DATA_ROOT (data/synthetic),
 #      ITERS (2000), WITH_BASELINES=1 (also Mask2Former R18 and X-Decoder
 #      small on the same budget, and their rows).
@@ -15,11 +16,14 @@ WORK=${WORK_DIR:-work_dirs/default}
 DATA=${DATA_ROOT:-data/synthetic}
 ITERS=${ITERS:-2000}
 BASELINES=${WITH_BASELINES:-0}
+SEEM_CKPT=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --with-baselines) BASELINES=1 ;;
         --iters) ITERS=$2; shift ;;
-        *) echo "unknown argument $1 (use --with-baselines, --iters N)" >&2
+        --checkpoint) SEEM_CKPT=$2; shift ;;
+        *) echo "unknown argument $1 (use --with-baselines, --iters N," \
+                "--checkpoint CKPT)" >&2
            exit 2 ;;
     esac
     shift
@@ -43,8 +47,10 @@ train() {  # NAME CONFIG: train on $ITERS iterations, no validation
     tail -2 "$WORK/$1.log" | cut -c1-200
 }
 mkdir -p "$WORK"
-train seem configs/seem/seem_small_8xb2-2k_synthetic.py
-SEEM_CKPT="$WORK/seem/iter_$ITERS.pth"
+if [ -z "$SEEM_CKPT" ]; then
+    train seem configs/seem/seem_small_8xb2-2k_synthetic.py
+    SEEM_CKPT="$WORK/seem/iter_$ITERS.pth"
+fi
 RUNS=(--run SEEM configs/seem/seem_small_synthetic-panoptic.py "$SEEM_CKPT"
       --run SEEM configs/seem/seem_small_synthetic-referring.py "$SEEM_CKPT"
       --run SEEM configs/seem/seem_small_synthetic-interactive.py "$SEEM_CKPT")

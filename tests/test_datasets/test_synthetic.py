@@ -522,3 +522,35 @@ def test_mmdet_refcoco_dataset(root):
     assert texts == sorted(s['raw'] for a in refs['annotations']
                            for s in a['sentences'])
     assert all(osp.isfile(ds[k]['img_path']) for k in range(len(ds)))
+
+
+def test_make_synthetic_coco_cli(tmp_path):
+    """The converter refuses a folder of real data with a clear message and
+    skips the work with --if-stale when the set is current."""
+    import subprocess
+    import sys
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    tool = osp.join(repo, 'tools', 'dataset_converters',
+                    'make_synthetic_coco.py')
+    env = dict(os.environ, PYTHONPATH=repo)
+
+    def run(*args):
+        return subprocess.run([sys.executable, tool, *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    real = tmp_path / 'coco'
+    real.mkdir()
+    (real / 'instances.json').write_text('{}')
+    proc = run('--out', str(real), '--num-train', '1', '--num-val', '1',
+               '--size', '32')
+    assert proc.returncode != 0 and 'not empty' in proc.stderr
+    assert sorted(p.name for p in real.iterdir()) == ['instances.json']
+    out = str(tmp_path / 'syn')
+    args = ('--out', out, '--num-train', '1', '--num-val', '1', '--size',
+            '32')
+    assert run(*args).returncode == 0
+    proc = run(*args, '--if-stale')
+    assert proc.returncode == 0 and 'is current' in proc.stdout
+    proc = run('--out', out, '--num-train', '2', '--num-val', '1', '--size',
+               '32', '--if-stale')  # other arguments: regenerated
+    assert proc.returncode == 0 and '"train": 2' in proc.stdout

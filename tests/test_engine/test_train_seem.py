@@ -82,7 +82,9 @@ def test_every_task_loss_goes_down(workspace, tmp_path):
         'model.train_cfg.criterion.num_points=256',
         'model.train_cfg.criterion.assigner.num_points=256'
     ]
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='2',
+    # one thread: two threads per process on a shared (oversubscribed)
+    # CPU made one iteration ~25x slower
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='1',
                PYTHONUNBUFFERED='1')
     proc = subprocess.run(cmd, cwd=workspace, env=env, capture_output=True,
                           text=True, timeout=900)

@@ -19,7 +19,8 @@ Examples::
         --points 120,80,1 40,30,0 --out-file click.png
 
 The task defaults to 'interactive' with --points/--boxes, 'referring' with
---text, else the config's test_cfg.task.
+--text, else the config's test_cfg.task. An existing --out-file is never
+overwritten (the demo stops before running the model).
 """
 import argparse
 import sys
@@ -73,7 +74,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    import os
+    if args.out_file and os.path.exists(args.out_file):
+        raise FileExistsError(f'--out-file {args.out_file!r} exists; it is '
+                              'not overwritten: choose another name')
     from mmseem.apis import SEEMInferencer, load_image
+    from mmseem.apis.safe_write import encode_image, write_new_file
     from mmseem.structures import VisualPrompts
 
     inferencer = SEEMInferencer(args.config, args.checkpoint,
@@ -113,8 +119,11 @@ def main(argv=None):
             f'{names[i] if i < len(names) else i}={c}px'
             for i, c in zip(ids.tolist(), counts.tolist())))
     if args.out_file:
-        import mmcv
-        mmcv.imwrite(out['visualization'][0][..., ::-1], args.out_file)
+        ext = os.path.splitext(args.out_file)[1] or '.png'
+        os.makedirs(os.path.dirname(os.path.abspath(args.out_file)),
+                    exist_ok=True)
+        write_new_file(args.out_file,
+                       encode_image(out['visualization'][0], ext))
         print(f'saved {args.out_file}')
     return 0
 
@@ -122,7 +131,8 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         sys.exit(main())
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError,
+            FileExistsError) as err:
         # bad input (image, prompts, options): the message says the fix
         print(f'error: {err}', file=sys.stderr)
         sys.exit(2)

@@ -8,4 +8,8 @@ from .utils.checkpoint_safety import allow_mmengine_checkpoints  # noqa: E402
 
 allow_mmengine_checkpoints()
 
+from .utils.nonfinite import install_nonfinite_load_check  # noqa: E402
+
+install_nonfinite_load_check()
+
 __all__ = ['__version__']

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Multi-GPU / multi-node testing through torchrun and MMEngine's launcher.
-#   bash tools/dist_train.sh CONFIG CHECKPOINT GPUS [test.py args...]
+#   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
+# Without CUDA, GPUS processes run on CPU over gloo (see dist_train.sh).
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Multi-GPU / multi-node training through torchrun and MMEngine's launcher.
 #   bash tools/dist_train.sh CONFIG GPUS [train.py args...]
+# Without CUDA, GPUS processes train on CPU over gloo (tools/train.py picks
+# the backend from the device), e.g. a 2-process smoke test:
+#   bash tools/dist_train.sh configs/seem/seem_tiny_8xb2-1k_synthetic.py 2
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -2,13 +2,26 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--show-dir DIR] [--cfg-options k=v ...] [--launcher ...]
+
+Without CUDA, ``--launcher pytorch`` runs on gloo (``tools/dist_test.sh``
+works on a CPU machine); a missing dataset or checkpoint is reported before
+the runner starts.
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+try:  # run from a source checkout without `pip install -e .`
+    import mmseem  # noqa: F401
+except ModuleNotFoundError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmseem.utils.data_check import DatasetNotFoundError, check_data_paths
+from mmseem.utils.dist_env import DistributedSetupError, setup_distributed
 
 
 def parse_args():
@@ -61,6 +74,15 @@ def main():
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
+
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint {args.checkpoint} not found')
+    try:
+        check_data_paths(cfg, dataloaders=['test_dataloader'],
+                         evaluators=['test_evaluator'])
+        setup_distributed(cfg, args.launcher)
+    except (DatasetNotFoundError, DistributedSetupError) as e:
+        raise SystemExit(f'error: {e}') from None
 
     runner = Runner.from_cfg(cfg)
     runner.test()

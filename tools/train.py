@@ -4,17 +4,33 @@
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 Multi-GPU / multi-node use MMEngine's launchers: ``tools/dist_train.sh``
-(torchrun) and ``tools/slurm_train.sh`` (srun).
+(torchrun) and ``tools/slurm_train.sh`` (srun). Without CUDA,
+``--launcher pytorch`` runs on gloo (``mmseem.utils.dist_env``), so
+``bash tools/dist_train.sh CONFIG 2`` works on a CPU machine.
+
+Before the runner starts, the config's datasets are looked for on disk; a
+missing one is reported with its ``data_root`` and the ``--cfg-options``
+that points the config at it. ``--resume`` without a path takes the newest
+*readable* checkpoint of the work dir (``AtomicCheckpointHook``).
 """
 import argparse
 import logging
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+try:  # run from a source checkout without `pip install -e .`
+    import mmseem  # noqa: F401
+except ModuleNotFoundError:
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmseem.utils.data_check import DatasetNotFoundError, check_data_paths
+from mmseem.utils.dist_env import DistributedSetupError, setup_distributed
 
 
 def parse_args():
@@ -26,8 +42,9 @@ def parse_args():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from the given checkpoint, or from the latest '
-        'checkpoint in the work dir when no path is given')
+        help='resume from the given checkpoint, or, when no path is given, '
+        'from the newest readable checkpoint of the work dir (a damaged '
+        'latest one is skipped with a warning; the file used is logged)')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument(
@@ -80,6 +97,18 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+
+    with_val = cfg.get('val_cfg') is not None and \
+        cfg.get('val_dataloader') is not None
+    try:
+        check_data_paths(
+            cfg,
+            dataloaders=['train_dataloader'] +
+            (['val_dataloader'] if with_val else []),
+            evaluators=['val_evaluator'] if with_val else [])
+        setup_distributed(cfg, args.launcher)
+    except (DatasetNotFoundError, DistributedSetupError) as e:
+        raise SystemExit(f'error: {e}') from None
 
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

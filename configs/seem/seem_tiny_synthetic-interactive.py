@@ -10,7 +10,7 @@ _base_ = [
 ]
 max_clicks = 20
 model = dict(
-    # SEEM.predict runs mmseem.models.segmentors.interactive_session.
+    # SEEM.predict runs mmseem.evaluation.interactive_session.
     # run_interactive_evaluation for every sample of this task
     test_cfg=dict(
         task='interactive_eval',

@@ -18,6 +18,12 @@ Conversions (decisions, documented here once):
   maps ``[0, 65535]`` exactly onto ``[0, 255]``;
 * float images must lie in ``[0, 1]`` -> ``round(v * 255)``;
 * bool images -> ``{0, 255}``; other integer types must lie in ``[0, 255]``.
+* EXIF orientation: files and PIL images carrying an EXIF ``Orientation``
+  tag are rotated / flipped upright (``PIL.ImageOps.exif_transpose``), as
+  ``mmcv.imread`` (``flag='color'``) and ``LoadImageFromFile`` do for the
+  training and ``mmseg.apis.inference_model`` paths, so the same photo has
+  the same size and pixel grid -- and clicks land in the same place -- in
+  every API. Arrays carry no EXIF and are taken as they are.
 
 Anything else (``[3, H, W]`` channel-first arrays, NaN, out-of-range values,
 unreadable files) is an error that names the problem and the fix.
@@ -35,8 +41,22 @@ __all__ = ['load_image', 'ImageLike']
 _FORMATS = ('RGB', 'BGR')
 
 
+def _upright(img):
+    """Apply the EXIF orientation tag (if any), as ``mmcv.imread``."""
+    from PIL import ImageOps
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # unreadable EXIF: cv2 ignores it too
+        return img
+    if orientation in (None, 1):
+        return img
+    return ImageOps.exif_transpose(img)
+
+
 def _from_pil(img, name: str) -> np.ndarray:
-    """PIL image of any mode -> numpy array (``[H, W]`` or ``[H, W, C]``)."""
+    """PIL image of any mode -> numpy array (``[H, W]`` or ``[H, W, C]``),
+    upright by its EXIF orientation."""
+    img = _upright(img)
     mode = img.mode
     if mode == 'P':  # palette: keep the alpha only to drop it below
         img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')

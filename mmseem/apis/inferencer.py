@@ -9,9 +9,15 @@ prompts.
 Inputs follow :func:`mmseem.apis.load_image` (files, PIL images, arrays in
 RGB unless ``image_format='BGR'`` is given to the constructor -- note that
 mmdet/mmseg inferencers take BGR arrays). Predictions are numpy arrays at the
-original image size; visualisations (mmdet's ``DetLocalVisualizer``) are
-saved under ``out_dir/vis/``.
+original image size; visualisations (:class:`SEEMVisualizer`: mmdet's
+``DetLocalVisualizer`` plus the prompts and sentences) are saved under
+``out_dir/vis/``.
+
+Saved files never overwrite anything: ``vis/img.jpg`` for ``img.jpg``,
+``vis/00000000.png`` counting up for arrays, ``_1``, ``_2``, ... added to a
+taken name (:func:`save_new_image`); the files are returned as ``vis_files``.
 """
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -26,7 +32,10 @@ from mmengine.structures import InstanceData, PixelData
 from mmseem.registry import INFERENCERS, VISUALIZERS
 from mmseem.structures import VisualPrompts
 from .image_io import load_image
+from .input_checks import check_prompt_args, check_text
+from .model_init import check_checkpoint_path, load_config
 from .pipeline import build_inference_pipeline
+from .safe_write import save_new_image
 
 __all__ = ['SEEMInferencer']
 
@@ -76,6 +85,10 @@ class SEEMInferencer(BaseInferencer):
                  image_format: str = 'RGB',
                  show_progress: bool = False) -> None:
         import mmseem.models  # noqa: F401  (register SEEM)
+        if isinstance(model, str) and (model.endswith('.py') or os.sep in
+                                       model) and not osp.isfile(model):
+            load_config(model)  # FileNotFoundError naming the path
+        check_checkpoint_path(weights)
         init_default_scope(scope or 'mmseem')
         self.image_format = image_format
         self.num_visualized_imgs = 0
@@ -110,8 +123,7 @@ class SEEMInferencer(BaseInferencer):
         return pseudo_collate
 
     def _init_visualizer(self, cfg):
-        vis_cfg = dict(cfg.get('visualizer') or dict(
-            type='mmdet.DetLocalVisualizer'))
+        vis_cfg = dict(cfg.get('visualizer') or dict(type='SEEMVisualizer'))
         vis_cfg['name'] = f'seem_inferencer_{id(self)}'
         # out_file is written directly; no backend needs a save_dir
         vis_cfg['vis_backends'] = None
@@ -159,12 +171,14 @@ class SEEMInferencer(BaseInferencer):
                 ``dict(thing_classes=..., stuff_classes=...)``; stays set on
                 the model for later calls.
             out_dir (str, optional): save visualisations to
-                ``out_dir/vis/<image name>``.
+                ``out_dir/vis/<image name>``, never overwriting a file (see
+                the module docstring).
 
         Returns:
             dict: ``predictions`` (one dict of numpy arrays per image, see
-            :meth:`pred2dict`) and ``visualization`` (RGB arrays, with
-            ``return_vis`` or ``show``; else ``None``).
+            :meth:`pred2dict`), ``visualization`` (RGB arrays, with
+            ``return_vis`` or ``show``; else ``None``) and ``vis_files``
+            (the files written under ``out_dir``, in input order).
         """
         if task is None:
             task = ('interactive' if prompts is not None else
@@ -186,14 +200,14 @@ class SEEMInferencer(BaseInferencer):
         if task == 'referring' and prompts is not None:
             raise ValueError("task='referring' takes texts only; for text + "
                              "visual prompts use task='interactive'")
-        if vocabulary is not None:
-            if isinstance(vocabulary, dict):
-                self.model.set_vocabulary(
-                    vocabulary.get('thing_classes',
-                                   vocabulary.get('classes', [])),
-                    vocabulary.get('stuff_classes', []))
-            else:
-                self.model.set_vocabulary(list(vocabulary))
+        if isinstance(texts, (list, tuple)) and texts and all(
+                isinstance(t, (list, tuple)) for t in texts):
+            for i, t in enumerate(texts):  # one list of sentences per image
+                check_text(t, f'texts[{i}]')
+        else:
+            check_text(texts, 'texts')
+        if vocabulary is not None:  # a str is one class
+            self.model.set_vocabulary(vocabulary)
         return super().__call__(
             inputs,
             return_datasamples=return_datasamples,
@@ -239,6 +253,7 @@ class SEEMInferencer(BaseInferencer):
             if prompts[i] is not None:
                 vp = prompts[i]
                 if isinstance(vp, dict):
+                    check_prompt_args(vp)
                     vp = VisualPrompts.build(size, **vp)
                 elif tuple(vp.image_size) != size:
                     raise ValueError(
@@ -330,6 +345,11 @@ class SEEMInferencer(BaseInferencer):
             keep = ('masks', 'labels', 'scores', 'bboxes')
             vis.pred_instances = InstanceData(
                 **{k: inst.get(k) for k in keep if k in inst})
+        # SEEMVisualizer draws the prompts and the sentence on the result
+        if 'visual_prompts' in sample:
+            vis.visual_prompts = sample.visual_prompts
+        if sample.get('text', None) is not None:
+            vis.text = sample.text
         meta = getattr(self.model, 'dataset_meta', None) or {}
         palette = meta.get('palette')
         if not palette or len(palette) < len(names):
@@ -339,22 +359,32 @@ class SEEMInferencer(BaseInferencer):
     def visualize(self, inputs: list, preds: list, out_dir=None,
                   show: bool = False, wait_time: float = 0,
                   return_vis: bool = False):
+        self._vis_files = []
         if not out_dir and not show and not return_vis:
             return None
+        vis_dir = osp.join(out_dir, 'vis') if out_dir else None
+        if vis_dir:
+            if osp.exists(vis_dir) and not osp.isdir(vis_dir):
+                raise NotADirectoryError(
+                    f'{vis_dir!r} exists and is not a folder; choose another '
+                    'out_dir')
+            os.makedirs(vis_dir, exist_ok=True)
         results = []
         for single, pred in zip(inputs, preds):
             img = load_image(single, self.image_format)
             if isinstance(single, str):
                 name = osp.basename(single)
             else:
-                name = f'{self.num_visualized_imgs:08d}.jpg'
-            out_file = osp.join(out_dir, 'vis', name) if out_dir else None
+                name = f'{self.num_visualized_imgs:08d}.png'
             vis, meta = self._vis_sample(pred)
             self.visualizer.dataset_meta = meta
             self.visualizer.add_datasample(
                 name, img, vis, show=show, wait_time=wait_time,
-                draw_gt=False, pred_score_thr=0.0, out_file=out_file)
-            results.append(self.visualizer.get_image())
+                draw_gt=False, pred_score_thr=0.0)
+            drawn = self.visualizer.get_image()
+            if vis_dir:
+                self._vis_files.append(save_new_image(drawn, vis_dir, name))
+            results.append(drawn)
             self.num_visualized_imgs += 1
         return results
 
@@ -363,4 +393,6 @@ class SEEMInferencer(BaseInferencer):
         predictions = preds if return_datasample else [
             self.pred2dict(p) for p in preds
         ]
-        return dict(predictions=predictions, visualization=visualization)
+        return dict(predictions=predictions, visualization=visualization,
+                    vis_files=list(getattr(self, '_vis_files', [])))
+

@@ -9,8 +9,18 @@ cached ``mask_features`` / ``multi_scale_features``
 
 Images are ``uint8`` RGB ``[H, W, 3]`` arrays, files or PIL images (see
 :func:`mmseem.apis.load_image`); prompts are in pixels of that original
-image, ``(x, y)`` order (see :class:`mmseem.structures.VisualPrompts`);
-masks come back at the original size.
+image, ``(x, y)`` order (see :class:`mmseem.structures.VisualPrompts`).
+
+Outputs and their memory (documented decision): ``masks`` are ``bool``
+``[P, H, W]`` at the original image size (1 byte a pixel a prompt: 100 MB
+a prompt on a 10000 x 10000 photo); ``logits`` are float32 ``[P, h, w]`` at
+the model's resolution :attr:`SEEMPredictor.model_size` (the resized image
+the model saw, e.g. 512 x 512: 1 MB a prompt whatever the photo's
+size). The masks are thresholded from the logits in bands of rows
+(:func:`mmseem.apis.mask_resize.resize_threshold`), so no full-size float
+logits are ever held; they equal SEEM's own full-size post-processing up to
+float rounding. To get full-size probabilities of one prompt, resize its
+logits yourself (``cv2.resize(out['logits'][i], (W, H))``, bilinear).
 
 Memory prompts: SEEM feeds the previous round's mask of each prompt back to
 the decoder (``prev_mask``). The predictor keeps the last round's
@@ -26,6 +36,9 @@ from mmengine.config import Config
 
 from mmseem.structures import VisualPrompts
 from .image_io import ImageLike, load_image
+from .input_checks import check_prompt_args, check_text
+from .mask_resize import resize_threshold
+from .model_init import init_model
 from .pipeline import build_inference_pipeline
 
 __all__ = ['SEEMPredictor']
@@ -53,7 +66,8 @@ class SEEMPredictor:
         out = predictor.predict(points=[[[120, 80]]], point_labels=[[1]])
         out = predictor.predict(points=[[[120, 80], [40, 30]]],
                                 point_labels=[[1, 0]])  # + memory
-        out['masks']  # [P, H, W] bool
+        out['masks']  # [P, H, W] bool, original size
+        out['logits']  # [P, h, w] float32, predictor.model_size
     """
 
     def __init__(self, model, test_pipeline: Optional[Sequence[dict]] = None):
@@ -75,10 +89,9 @@ class SEEMPredictor:
                     checkpoint: Optional[str] = None,
                     device: str = 'cpu',
                     cfg_options: Optional[dict] = None) -> 'SEEMPredictor':
-        """Build the model with ``mmseg.apis.init_model`` (which also sets
+        """Build the model with :func:`mmseem.apis.init_model` (like
+        ``mmseg.apis.init_model``, also for plain state dicts; sets
         ``dataset_meta``, the default vocabulary, from the checkpoint)."""
-        import mmseem.models  # noqa: F401  (register SEEM)
-        from mmseg.apis import init_model
         model = init_model(config, checkpoint, device=device,
                            cfg_options=cfg_options)
         return cls(model)
@@ -99,6 +112,13 @@ class SEEMPredictor:
         """``(H, W)`` of the image given to :meth:`set_image`."""
         self._require_image()
         return self._original_size
+
+    @property
+    def model_size(self):
+        """``(h, w)`` of the resized image the model saw (the size of the
+        returned ``logits``)."""
+        self._require_image()
+        return tuple(int(v) for v in self._sample.metainfo['img_shape'][:2])
 
     def reset_image(self) -> None:
         """Forget the image, its features and the memory."""
@@ -146,19 +166,25 @@ class SEEMPredictor:
         self._sample = sample
         self._original_size = tuple(int(v) for v in size)
 
-    def _new_sample(self):
-        """A fresh data sample with the image's metainfo only."""
+    def _new_sample(self, full_size: bool = True):
+        """A fresh data sample with the image's metainfo only; with
+        ``full_size=False`` its ``ori_shape`` is the model's size, so that
+        SEEM returns logits at the model's resolution."""
         sample = self._sample.__class__(metainfo=self._sample.metainfo)
+        if not full_size:
+            sample.set_metainfo(dict(ori_shape=self.model_size))
         return sample
 
     # ------------------------------------------------------------------
     # vocabulary
     # ------------------------------------------------------------------
     def set_vocabulary(self,
-                       thing_classes: Sequence[str],
-                       stuff_classes: Sequence[str] = ()) -> None:
+                       thing_classes: Union[str, Sequence[str], dict],
+                       stuff_classes: Union[str, Sequence[str]] = ()) -> None:
         """Class names for the semantic labels of the predicted masks
-        (no need to set the image again: features do not depend on it)."""
+        (no need to set the image again: features do not depend on it); a
+        ``str`` is one class (:func:`mmseem.utils.vocabulary.
+        parse_vocabulary`)."""
         self.model.set_vocabulary(thing_classes, stuff_classes)
 
     def _class_names(self) -> Optional[List[str]]:
@@ -172,10 +198,17 @@ class SEEMPredictor:
     # prediction
     # ------------------------------------------------------------------
     def _to_output(self, res, texts=None) -> Dict:
+        """``pred_instances`` -> dict; with ``mask_logits`` (at the model's
+        size) the masks are thresholded at the original size here."""
         names = self._class_names()
         labels = res.labels.cpu().numpy().astype(np.int64)
+        if 'mask_logits' in res:
+            masks = resize_threshold(res.mask_logits, self._original_size,
+                                     self.model.test_cfg['mask_threshold'])
+        else:
+            masks = res.masks.cpu().numpy().astype(bool)
         out = dict(
-            masks=res.masks.cpu().numpy().astype(bool),
+            masks=masks,
             scores=res.scores.float().cpu().numpy(),
             labels=labels,
             label_names=[
@@ -230,7 +263,8 @@ class SEEMPredictor:
             dict: ``masks`` ``[P, H, W]`` bool, ``scores`` ``[P]``,
             ``labels`` ``[P]`` (index into the vocabulary, ``-1`` without
             one), ``label_names`` (``None`` without a vocabulary), ``logits``
-            ``[P, H, W]`` mask logits.
+            ``[P, h, w]`` float32 mask logits at :attr:`model_size` (see the
+            module docstring for the memory).
         """
         self._require_image()
         unknown = set(prompt_options) - set(_PROMPT_OPTIONS)
@@ -240,6 +274,8 @@ class SEEMPredictor:
         given = dict(points=points, point_labels=point_labels, boxes=boxes,
                      scribbles=scribbles, polygons=polygons, masks=masks)
         given = {k: v for k, v in given.items() if v is not None}
+        check_prompt_args(given)
+        text = check_text(text, 'text')
         vp = None
         if given:
             vp = self.build_prompts(**given, **prompt_options)
@@ -258,7 +294,7 @@ class SEEMPredictor:
                 'no visual prompt given: pass points/boxes/scribbles/'
                 'polygons/masks (or prompts=VisualPrompts); for text only '
                 'use predictor.predict_text(text)')
-        sample = self._new_sample()
+        sample = self._new_sample(full_size=False)
         sample.visual_prompts = vp
         if text is not None:
             sample.text = text
@@ -274,13 +310,13 @@ class SEEMPredictor:
     def predict_text(self, text: Union[str, Sequence[str]]) -> Dict:
         """Referring segmentation on the cached features: one mask per
         sentence (:meth:`SEEM.predict_referring`). Returns the dict of
-        :meth:`predict` with ``texts``; ``labels`` are 0."""
+        :meth:`predict` with ``texts`` (without ``logits``); ``labels`` are
+        0."""
         self._require_image()
-        texts = [text] if isinstance(text, str) else list(text)
-        if not texts or not all(isinstance(t, str) and t.strip()
-                                for t in texts):
-            raise ValueError('text must be a non-empty sentence or a list '
-                             f'of non-empty sentences; got {text!r}')
+        if text is None:
+            raise TypeError("predict_text needs text, e.g. "
+                            "predictor.predict_text('the dog on the left')")
+        texts = check_text(text, 'text')
         sample = self._new_sample()
         sample.text = texts
         res = self.model.predict_referring(self._feats, [sample])[0]
@@ -305,12 +341,14 @@ class SEEMPredictor:
             image_format (str): channel order of an array ``ref_image``.
 
         Returns:
-            dict of :meth:`predict`, one mask per reference prompt.
+            dict of :meth:`predict`, one mask per reference prompt (without
+            ``logits``).
         """
         self._require_image()
         ref_inputs, ref_sample, ref_size = self._prepare(
             ref_image, image_format)
         if isinstance(ref_prompts, dict):
+            check_prompt_args(ref_prompts)
             ref_prompts = VisualPrompts.build(ref_size, **ref_prompts)
         elif not isinstance(ref_prompts, VisualPrompts):
             raise TypeError('ref_prompts must be a VisualPrompts or a dict '
@@ -329,3 +367,32 @@ class SEEMPredictor:
             ref_inputs, scaled, self._inputs, [sample],
             feats=self._feats)[0]
         return self._to_output(res.pred_instances)
+
+    @torch.no_grad()
+    def predict_batch(self, prompts: Union[VisualPrompts, dict],
+                      prev_masks: Optional[Sequence[torch.Tensor]] = None,
+                      batch_size: Optional[int] = None,
+                      mode: str = 'auto') -> Dict:
+        """Each prompt of ``prompts`` (a :class:`VisualPrompts` or
+        :meth:`build_prompts` arguments) as an independent object, exactly as
+        alone in a :meth:`predict` round (no shared point budget or memory;
+        equal up to float rounding), ``batch_size`` of them (default all)
+        per decoder call; ``mode``: ``'auto'``, ``'joint'``, ``'batch'``
+        (:mod:`mmseem.apis.batched_prompts`). ``prev_masks``: per prompt its
+        previous ``prev_mask`` (memory). Returns :meth:`predict`'s dict plus
+        ``prev_mask`` (P x [1, h, w]); the predictor's memory is untouched.
+        """
+        from .batched_prompts import BatchedPromptRunner
+        self._require_image()
+        if isinstance(prompts, dict):
+            prompts = self.build_prompts(**prompts)
+        runner = getattr(self, '_batch_runner', None)
+        if runner is None or runner.feats is not self._feats:
+            runner = BatchedPromptRunner(self.model, self._feats,
+                                         self._new_sample(full_size=False))
+            self._batch_runner = runner
+        res = runner.run_all(prompts, prev_masks, batch_size, mode,
+                             image_size=self._original_size)
+        out = self._to_output(res)
+        out['prev_mask'] = [m[None] for m in res.prev_mask]
+        return out

@@ -32,6 +32,7 @@ import torch
 
 from mmseem.datasets.davis import read_davis_annotation
 from mmseem.structures.visual_prompts import VisualPrompts
+from .image_io import load_image
 
 __all__ = ['REFERENCE_MODES', 'VideoPropagator', 'propagate_video',
            'id_map_to_masks']
@@ -135,6 +136,12 @@ class VideoPropagator:
         if masks.ndim != 3:
             raise ValueError(f'reference masks must be [K, H, W], got '
                              f'{masks.shape}')
+        ori = _meta(data_sample, 'ori_shape')
+        if ori is not None and tuple(masks.shape[-2:]) != tuple(ori[:2]):
+            raise ValueError(
+                f'reference masks have size {tuple(masks.shape[-2:])} but '
+                f'the reference frame has size {tuple(ori[:2])} (ori_shape); '
+                'masks are not stretched: give them at the frame size')
         self.seq_name = _meta(data_sample, 'seq_name')
         self.num_objects = len(masks)
         img_shape = tuple(_meta(data_sample, 'img_shape')[:2])
@@ -221,6 +228,10 @@ def _frame_sample(img: np.ndarray, scale: Optional[float], meta: dict):
     h0, w0 = img.shape[:2]
     if scale is not None and scale != 1:
         h, w = int(h0 * scale + 0.5), int(w0 * scale + 0.5)
+        if min(h, w) < 1:
+            raise ValueError(
+                f'scale={scale} shrinks the {h0} x {w0} (H x W) frames to '
+                f'{h} x {w} pixels; use a larger scale')
         img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
     h, w = img.shape[:2]
     sample = DetDataSample(
@@ -229,6 +240,48 @@ def _frame_sample(img: np.ndarray, scale: Optional[float], meta: dict):
             scale_factor=(w / w0, h / h0), **meta))
     tensor = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
     return tensor, sample
+
+
+def _read_frame(frame, idx: int) -> np.ndarray:
+    """A frame as the predictor reads an image -> BGR uint8 [H, W, 3]."""
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f'frame {idx} is a {type(frame).__name__}; frames '
+                        'must be arrays [H, W, 3] in BGR order')
+    try:
+        rgb = load_image(frame, image_format='BGR')
+    except (TypeError, ValueError) as err:
+        raise type(err)(f'frame {idx}: {err}') from None
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+def _check_first_masks(masks, size: Tuple[int, int]) -> np.ndarray:
+    """Binary [K, H, W] or id map [H, W] at ``size`` -> bool [K, H, W]."""
+    masks = np.asarray(masks)
+    if masks.ndim not in (2, 3):
+        raise ValueError('first_masks must be binary masks [K, H, W] or an '
+                         f'id map [H, W]; got shape {masks.shape}')
+    if tuple(masks.shape[-2:]) != tuple(size):
+        raise ValueError(
+            f'first_masks have size {tuple(masks.shape[-2:])} (H, W) but '
+            f'frame 0 has size {tuple(size)}; give the masks at the size of '
+            'frame 0 (they are not stretched)')
+    if masks.ndim == 2:
+        if not (masks.dtype == bool or np.issubdtype(masks.dtype,
+                                                      np.integer)):
+            raise TypeError(f'an id map first_masks must be integers (0 '
+                            f'background, k object k); got {masks.dtype}')
+        valid = masks[masks != 255]
+        masks = id_map_to_masks(masks, int(valid.max()) if valid.size else 0)
+    elif masks.dtype != bool and not np.isin(masks, (0, 1)).all():
+        raise ValueError(
+            'first_masks [K, H, W] must be binary (bool or 0/1); got values '
+            f'in [{masks.min()}, {masks.max()}]: threshold them first, e.g. '
+            'masks > 0.5')
+    masks = masks.astype(bool)
+    if len(masks) == 0 or not masks.any(axis=(1, 2)).any():
+        raise ValueError('first_masks mark no object: give at least one '
+                         'non-empty mask of frame 0')
+    return masks
 
 
 @torch.no_grad()
@@ -242,9 +295,14 @@ def propagate_video(model,
 
     Args:
         model: SEEM with its ``data_preprocessor``.
-        frames: BGR uint8 images [H, W, 3] (as ``mmcv.imread`` gives).
-        first_masks: bool [K, H, W] of frame 0, or an id map [H, W]
-            (0 background, k = object k, 255 void).
+        frames: images in **BGR** order (as ``mmcv.imread`` gives), each
+            read like the predictor's images (:func:`mmseem.apis.load_image`
+            with ``image_format='BGR'``): uint8 ``[H, W, 3]``, gray
+            ``[H, W]``, float in ``[0, 1]`` (scaled to ``[0, 255]``), ...;
+            frames need not share one size.
+        first_masks: binary [K, H, W] of frame 0 (bool or 0/1), or an
+            integer id map [H, W] (0 background, k = object k, 255 void), at
+            the size of frame 0 (another size is an error, not a stretch).
         reference (str): ``'first'`` or ``'previous'`` (module doc).
         scale (float, optional): resize frames by this factor for the model
             (predictions are returned at the original size).
@@ -252,17 +310,28 @@ def propagate_video(model,
     Returns:
         list of bool [K, H, W] per frame (frame 0 = ``first_masks``).
     """
-    first_masks = np.asarray(first_masks)
-    if first_masks.ndim == 2:
-        valid = first_masks[first_masks != 255]
-        first_masks = id_map_to_masks(first_masks,
-                                      int(valid.max()) if valid.size else 0)
+    if isinstance(frames, np.ndarray) and frames.ndim != 4:
+        raise ValueError(
+            f'frames is one array of shape {frames.shape}; give a list of '
+            'frames or an array [T, H, W, C] (a gray stack [T, H, W]: '
+            'list(frames))')
+    if isinstance(frames, (str, bytes)) or not hasattr(frames, '__len__'):
+        raise TypeError('frames must be a list of images (arrays [H, W, 3] '
+                        f'in BGR order); got {type(frames).__name__}')
+    if len(frames) == 0:
+        raise ValueError('frames is empty: give at least the first frame')
+    if scale is not None and not (isinstance(scale, (int, float)) and
+                                  np.isfinite(scale) and scale > 0):
+        raise ValueError(f'scale must be a positive number; got {scale!r}')
+    first = _read_frame(frames[0], 0)
+    first_masks = _check_first_masks(first_masks, first.shape[:2])
     prop = VideoPropagator(model, reference=reference, load_gt=False)
-    outputs = []
-    for idx, img in enumerate(frames):
+    num_frames, outputs = len(frames), []
+    for idx in range(num_frames):
+        img = first if idx == 0 else _read_frame(frames[idx], idx)
         tensor, sample = _frame_sample(
             img, scale, dict(seq_name=seq_name, frame_idx=idx,
-                             num_frames=len(frames)))
+                             num_frames=num_frames))
         data = model.data_preprocessor(
             dict(inputs=[tensor], data_samples=[sample]), False)
         inputs, samples = data['inputs'], data['data_samples']

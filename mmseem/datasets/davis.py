@@ -39,13 +39,37 @@ def read_davis_annotation(path: str) -> np.ndarray:
     Binary 0/255 masks (DAVIS 2016) become {0, 1}; palette / gray id maps
     (DAVIS 2017) keep their ids, 255 = void.
     """
-    ann = np.array(Image.open(path))
+    try:
+        with Image.open(path) as img:
+            ann = np.array(img)
+    except (OSError, ValueError) as e:  # PIL: UnidentifiedImageError, ...
+        raise ValueError(f'cannot read the DAVIS annotation {path}: {e} '
+                         '(expected a palette / gray id PNG or a binary '
+                         '0/255 mask)') from e
+    if ann.ndim not in (2, 3):
+        raise ValueError(f'DAVIS annotation {path} has shape {ann.shape}; '
+                         'expected [H, W] ids or an [H, W, C] colour mask')
     if ann.ndim == 3:  # RGB(A) saved masks: any non-black pixel = object
         ann = (ann[..., :3].max(-1) > 0).astype(np.uint8)
     ids = np.unique(ann)
     if set(ids.tolist()) <= {0, 255}:  # DAVIS 2016: binary foreground
         ann = (ann == 255).astype(np.uint8)
     return ann.astype(np.int64)
+
+
+def _check_same_size(img_path: str, ann_path: str, ann_hw) -> None:
+    """The reference annotation must cover its frame pixel for pixel."""
+    try:
+        with Image.open(img_path) as img:
+            w, h = img.size
+    except (OSError, ValueError) as e:
+        raise ValueError(f'cannot read the DAVIS frame {img_path}: {e}'
+                         ) from e
+    if (h, w) != tuple(ann_hw):
+        raise ValueError(
+            f'DAVIS annotation {ann_path} is {ann_hw[0]}x{ann_hw[1]} but its '
+            f'frame {img_path} is {h}x{w} (h x w): the annotation belongs to '
+            'another resolution (e.g. Full-Resolution vs 480p folders)')
 
 
 @DATASETS.register_module()
@@ -153,6 +177,7 @@ class DAVISDataset(BaseDataset):
                     f'sequence {seq}: the first frame {frames[0]} has no '
                     f'annotation in {seq_ann}; it is the reference prompt')
             ref_ann = read_davis_annotation(seg_paths[0])
+            _check_same_size(img_paths[0], seg_paths[0], ref_ann.shape)
             valid = ref_ann[ref_ann != 255]
             seq_info = dict(
                 seq_name=seq,

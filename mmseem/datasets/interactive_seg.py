@@ -51,115 +51,28 @@ for regions left out of evaluation. SEEM reads it there when
 Masks are read once when the dataset is built (RITM's SBD evaluation set
 does the same to list its instances), so the object count is known up front.
 """
-import io
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import mmcv
-import numpy as np
-import pycocotools.mask as mask_util
 from mmdet.datasets import BaseDetDataset
 from mmengine import fileio
 from mmengine.logging import print_log
 from PIL import Image
 
 from mmseem.registry import DATASETS
+from .interactive_masks import (MASK_FORMATS, VOC_IGNORE_VALUES,
+                                read_interactive_mask)
+from .interactive_masks import bbox_of as _bbox
+from .interactive_masks import rle_of as _rle
 
 __all__ = [
     'InteractiveSegDataset', 'GrabCutDataset', 'BerkeleyDataset',
     'DAVIS345Dataset', 'COCOMValDataset', 'SBDInteractiveDataset',
-    'VOCInteractiveDataset', 'read_interactive_mask', 'MASK_FORMATS'
+    'VOCInteractiveDataset', 'read_interactive_mask', 'MASK_FORMATS',
+    'VOC_IGNORE_VALUES'
 ]
 
 _IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
-
-#: Mask encodings: ``'band128'`` (GrabCut / Berkeley: > 128 object, 128
-#: ignore), ``'binary'`` (DAVIS345 / COCO_MVal: non-zero object),
-#: ``'sbd_mat'`` (SBD ``inst/*.mat``), ``'voc_png'`` (VOC
-#: ``SegmentationObject``).
-MASK_FORMATS = ('band128', 'binary', 'sbd_mat', 'voc_png')
-
-#: VOC void: gray value of the palette colour of index 255 (what RITM /
-#: SimpleClick / SEEM use), and 255 for index maps saved without palette.
-VOC_IGNORE_VALUES = (220, 255)
-
-
-def _rgb(data: bytes) -> np.ndarray:
-    """Decode image bytes to uint8 RGB [H, W, 3] (palette / gray expanded,
-    as ``cv2.imread`` in colour mode does)."""
-    return np.asarray(Image.open(io.BytesIO(data)).convert('RGB'))
-
-
-def _voc_gray(data: bytes) -> np.ndarray:
-    """Gray value [H, W] uint8 of each pixel's colour as
-    ``cv2.cvtColor(cv2.imread(png), COLOR_BGR2GRAY)`` gives it (through
-    the 256-entry palette when the PNG has one: same values, less work)."""
-    img = Image.open(io.BytesIO(data))
-    if img.mode != 'P':
-        return mmcv.rgb2gray(np.asarray(img.convert('RGB')))
-    palette = np.zeros((256, 3), np.uint8)
-    colours = np.asarray(img.getpalette('RGB') or [], np.uint8).reshape(-1, 3)
-    palette[:len(colours)] = colours[:256]
-    return mmcv.rgb2gray(palette[None])[0][np.asarray(img)]
-
-
-def read_interactive_mask(
-        data: bytes, mask_format: str
-) -> Tuple[np.ndarray, List[int], Optional[np.ndarray]]:
-    """Decode one annotation file of a click benchmark.
-
-    Args:
-        data (bytes): the file's content.
-        mask_format (str): one of :data:`MASK_FORMATS`.
-
-    Returns:
-        tuple: ``id_map`` int32 [H, W], the ``object_ids`` to evaluate (in
-        evaluation order) and the ignore region bool [H, W] (None when the
-        format has none).
-    """
-    if mask_format == 'band128':
-        value = _rgb(data)[..., 2]  # cv2.imread(...)[:, :, 0] (blue)
-        id_map = (value > 128).astype(np.int32)
-        return id_map, [1] if id_map.any() else [], value == 128
-    if mask_format == 'binary':
-        id_map = (_rgb(data).max(-1) > 0).astype(np.int32)
-        return id_map, [1] if id_map.any() else [], None
-    if mask_format == 'voc_png':
-        gray = _voc_gray(data)
-        ignore = np.isin(gray, VOC_IGNORE_VALUES)
-        ids = np.flatnonzero(np.bincount(gray.ravel(), minlength=256))
-        return gray.astype(np.int32), [
-            int(i) for i in ids if i != 0 and i not in VOC_IGNORE_VALUES
-        ], ignore
-    if mask_format == 'sbd_mat':
-        from scipy.io import loadmat
-        mat = loadmat(io.BytesIO(data))
-        if 'GTinst' not in mat or 'Segmentation' not in (
-                mat['GTinst'].dtype.names or ()):
-            raise ValueError('SBD instance .mat files must hold the struct '
-                             'GTinst with the field Segmentation (the '
-                             'inst/ folder of SBD benchmark_RELEASE/dataset)')
-        id_map = np.asarray(
-            mat['GTinst']['Segmentation'][0, 0]).astype(np.int32)
-        ids = np.flatnonzero(np.bincount(id_map.ravel()))  # RITM's order
-        return id_map, [int(i) for i in ids if i != 0], None
-    raise ValueError(f'mask_format must be one of {MASK_FORMATS}, got '
-                     f'{mask_format!r}')
-
-
-def _rle(mask: np.ndarray) -> dict:
-    """COCO RLE of a bool [H, W] mask with ``counts`` as str (what mmdet's
-    ``LoadAnnotations`` accepts)."""
-    rle = mask_util.encode(np.asfortranarray(mask.astype(np.uint8)))
-    rle['counts'] = rle['counts'].decode('ascii')
-    return rle
-
-
-def _bbox(rle: dict) -> List[float]:
-    """Tight xyxy box of an RLE mask (mmdet convention: ``x2 = x1 + w``)."""
-    x, y, w, h = mask_util.toBbox(rle).tolist()
-    return [x, y, x + w, y + h]
-
 
 def _first(names: Sequence[str], n: int = 5) -> str:
     more = f' (+{len(names) - n} more)' if len(names) > n else ''
@@ -373,8 +286,6 @@ class InteractiveSegDataset(BaseDetDataset):
         return sum(
             sum(1 for inst in self.get_data_info(i)['instances']
                 if not inst['ignore_flag']) for i in range(len(self)))
-
-
 
 
 @DATASETS.register_module()

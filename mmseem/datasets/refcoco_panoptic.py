@@ -22,17 +22,23 @@ Referring annotations: ``ref_file`` is either
   box), or
 * a SEEM grounding json (``refs_{split}.json``: ``annotations`` with
   ``image_id``, ``category_id``, ``bbox``, ``sentences``).
+
+The pickle is read with :mod:`mmseem.utils.safe_pickle` (builtin containers
+and scalars only; a pickle naming any callable is refused before it runs).
+Schema errors name the file, the entry and the missing or bad field.
 """
 import json
-import pickle
+import os.path as osp
 from collections import defaultdict
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 from mmdet.datasets import CocoPanopticDataset
 from mmengine.fileio import get_local_path
 
 from mmseem.registry import DATASETS
+from mmseem.utils.coco_schema import coco_schema_error
+from mmseem.utils.safe_pickle import UnsafePickleError, safe_pickle_load
 
 __all__ = ['RefCocoPanopticDataset']
 
@@ -45,6 +51,60 @@ def _box_iou(a, b) -> float:
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) \
         - inter
     return inter / union if union > 0 else 0.
+
+
+def _check_entry(entry, where: str, index: int,
+                 fields: Sequence[str]) -> None:
+    """Raise a ValueError naming ``where``, the entry and the bad field."""
+    if not isinstance(entry, dict):
+        raise ValueError(f'{where}: entry {index} is a '
+                         f'{type(entry).__name__}, not a dict with '
+                         f'{list(fields)}')
+    missing = [k for k in fields if k not in entry]
+    if missing:
+        raise ValueError(f'{where}: entry {index} has no {missing} (it has '
+                         f'{sorted(entry)}); every entry needs '
+                         f'{list(fields)}')
+    box = entry.get('bbox')
+    if 'bbox' in fields and not (
+            isinstance(box, (list, tuple)) and len(box) == 4
+            and all(isinstance(v, (int, float)) for v in box)):
+        raise ValueError(f'{where}: entry {index} has bbox {box!r}; '
+                         'expected 4 numbers [x, y, w, h]')
+    sents = entry.get('sentences')
+    if 'sentences' in fields and not isinstance(sents, (list, tuple)):
+        raise ValueError(f'{where}: entry {index} has sentences of type '
+                         f'{type(sents).__name__}; expected a list of '
+                         "str or of dict(raw=...)")
+    for sent in sents or ():
+        if isinstance(sent, dict) and not isinstance(_sentence(sent), str):
+            raise ValueError(f'{where}: entry {index} has a sentence '
+                             f"{sent!r} without a 'raw' (or 'sent') string")
+
+
+def _sentence(sent):
+    """The text of one RefCOCO sentence (a str or ``dict(raw=..)``)."""
+    if isinstance(sent, dict):
+        return sent.get('raw', sent.get('sent'))
+    return str(sent)
+
+
+def _annotations(data, where: str) -> list:
+    if not isinstance(data, dict) or \
+            not isinstance(data.get('annotations'), list):
+        got = sorted(data) if isinstance(data, dict) else \
+            type(data).__name__
+        raise ValueError(f"{where} has no top-level 'annotations' list "
+                         f'(got {got})')
+    return data['annotations']
+
+
+def _load_json(path: str, local: str, what: str):
+    try:
+        with open(local) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'{what} {path} is not valid JSON ({e})') from e
 
 
 @DATASETS.register_module()
@@ -79,7 +139,6 @@ class RefCocoPanopticDataset(CocoPanopticDataset):
         super().__init__(*args, **kwargs)
 
     def _path(self, p: str) -> str:
-        import os.path as osp
         if osp.isabs(p) or not self.data_root:
             return p
         return osp.join(self.data_root, p)
@@ -90,33 +149,23 @@ class RefCocoPanopticDataset(CocoPanopticDataset):
         path = self._path(self.ref_file)
         with get_local_path(path, backend_args=self.backend_args) as lp:
             if path.endswith('.json'):
-                with open(lp) as f:
-                    anns = json.load(f)['annotations']
+                where = f'ref_file {path} (SEEM grounding json)'
+                anns = _annotations(_load_json(path, lp, 'ref_file'), where)
+                for i, a in enumerate(anns):
+                    _check_entry(a, where, i, ('image_id', 'category_id',
+                                               'bbox', 'sentences'))
             else:
-                with open(lp, 'rb') as f:
-                    refs = pickle.load(f)
                 if not self.ref_ann_file:
                     raise ValueError(
                         f'ref_file {path} is a pickle: give ref_ann_file '
                         '(the instances json with the referred boxes)')
-                ann_path = self._path(self.ref_ann_file)
-                with get_local_path(
-                        ann_path, backend_args=self.backend_args) as ap:
-                    with open(ap) as f:
-                        boxes = {a['id']: a['bbox']
-                                 for a in json.load(f)['annotations']}
-                anns = []
-                for r in refs:
-                    if r['ann_id'] not in boxes:
-                        continue
-                    anns.append(dict(r, bbox=boxes[r['ann_id']]))
+                anns = self._refs_from_pickle(path, lp)
         by_img = defaultdict(list)
         for a in anns:
             if self.ref_split is not None and \
                     a.get('split', self.ref_split) != self.ref_split:
                 continue
-            sents = [s['raw'] if isinstance(s, dict) else str(s)
-                     for s in a.get('sentences', [])]
+            sents = [_sentence(s) for s in a.get('sentences', [])]
             sents = [s.strip().lower() for s in sents if s and s.strip()]
             if not sents:
                 continue
@@ -128,8 +177,49 @@ class RefCocoPanopticDataset(CocoPanopticDataset):
                      ref_id=a.get('ref_id', a.get('id'))))
         return by_img
 
+    def _refs_from_pickle(self, path: str, local: str) -> list:
+        """Refs of a RefCOCO pickle with the boxes of ``ref_ann_file``."""
+        try:
+            with open(local, 'rb') as f:
+                refs = safe_pickle_load(f, source=path)
+        except UnsafePickleError:
+            raise
+        except Exception as e:  # truncated / not a pickle: many types
+            raise ValueError(
+                f'ref_file {path} is not a readable pickle ({type(e).__name__}'
+                f': {e}); expected a RefCOCO refs file (a list of dicts with '
+                "'image_id', 'ann_id', 'category_id', 'sentences') or a "
+                '.json grounding file') from e
+        where = f'ref_file {path} (RefCOCO refs pickle)'
+        if not isinstance(refs, list):
+            raise ValueError(f'{where} holds a {type(refs).__name__}, not a '
+                             'list of refs')
+        for i, r in enumerate(refs):
+            _check_entry(r, where, i, ('image_id', 'ann_id', 'category_id',
+                                       'sentences'))
+        ann_path = self._path(self.ref_ann_file)
+        with get_local_path(ann_path, backend_args=self.backend_args) as ap:
+            ann_where = f'ref_ann_file {ann_path} (instances json)'
+            boxes = {}
+            for i, a in enumerate(_annotations(
+                    _load_json(ann_path, ap, 'ref_ann_file'), ann_where)):
+                _check_entry(a, ann_where, i, ('id', 'bbox'))
+                boxes[a['id']] = a['bbox']
+        return [dict(r, bbox=boxes[r['ann_id']]) for r in refs
+                if r['ann_id'] in boxes]
+
     def load_data_list(self) -> List[dict]:
-        data_list = super().load_data_list()
+        if self.ann_file and '://' not in self.ann_file and \
+                not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'COCO panoptic annotations {self.ann_file} not found '
+                f'(data_root={self.data_root!r}): put COCO there (README, '
+                '"Data") or point the config at your copy with --cfg-options '
+                'train_dataloader.dataset.data_root=/path/to/coco/')
+        try:
+            data_list = super().load_data_list()
+        except (KeyError, TypeError, IndexError, AttributeError) as e:
+            raise coco_schema_error(self.ann_file, 'panoptic', e) from e
         refs = self._load_refs()
         for info in data_list:
             linked = []

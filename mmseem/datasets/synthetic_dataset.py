@@ -2,15 +2,22 @@
 
 Nothing is re-implemented: these are mmdet's ``CocoPanopticDataset`` and
 ``CocoDataset`` with the synthetic class list as ``METAINFO`` and a data-root
-check whose error prints the command that generates the data.
+check whose error prints the command that generates the data. A malformed
+annotation json is reported with its file, entry and field
+(:func:`mmseem.utils.coco_schema.coco_schema_error`) instead of mmdet's bare
+``KeyError``.
 """
 import os.path as osp
 
 from mmdet.datasets import CocoDataset, CocoPanopticDataset
 
 from mmseem.registry import DATASETS
+from mmseem.utils.coco_schema import coco_schema_error
 from .synthetic import (GENERATE_COMMAND, GENERATOR_VERSION,
                         SYNTHETIC_METAINFO, generator_version)
+
+#: what mmdet's loaders raise on a json that lacks a field
+SCHEMA_ERRORS = (KeyError, TypeError, IndexError, AttributeError)
 
 
 def _require(ann_file: str, data_root: str) -> None:
@@ -36,7 +43,10 @@ class SyntheticPanopticDataset(CocoPanopticDataset):
 
     def load_data_list(self):
         _require(self.ann_file, self.data_root)
-        return super().load_data_list()
+        try:
+            return super().load_data_list()
+        except SCHEMA_ERRORS as e:
+            raise coco_schema_error(self.ann_file, 'panoptic', e) from e
 
 
 @DATASETS.register_module()
@@ -50,4 +60,7 @@ class SyntheticInstanceDataset(CocoDataset):
 
     def load_data_list(self):
         _require(self.ann_file, self.data_root)
-        return super().load_data_list()
+        try:
+            return super().load_data_list()
+        except SCHEMA_ERRORS as e:
+            raise coco_schema_error(self.ann_file, 'instances', e) from e

@@ -107,3 +107,49 @@ def test_broken_and_missing_files(tmp_path):
         load_image(tmp_path / 'missing.jpg')
     with pytest.raises(IsADirectoryError):
         load_image(tmp_path)
+
+
+def _exif_jpeg(path, orientation):
+    from PIL import Image
+    rng = np.random.RandomState(1)
+    img = np.zeros((30, 50, 3), np.uint8)
+    img[:10, :20] = 255  # top-left corner marks the orientation
+    img += rng.randint(0, 20, img.shape).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(img).save(str(path), quality=95, exif=exif)
+    return img
+
+
+@pytest.mark.parametrize('orientation', [1, 3, 6, 8])
+def test_exif_orientation_as_mmcv(tmp_path, orientation):
+    """The same photo has the same pixels in every API: load_image applies
+    the EXIF orientation as mmcv.imread (training, inference_model) does."""
+    import mmcv
+    from PIL import Image
+    path = tmp_path / f'exif{orientation}.jpg'
+    _exif_jpeg(path, orientation)
+    ours = load_image(str(path))
+    ref = mmcv.imread(str(path))[..., ::-1]  # mmcv: BGR, EXIF applied
+    assert ours.shape == ref.shape
+    assert ours.shape[:2] == ((30, 50) if orientation in (1, 3) else
+                              (50, 30))
+    assert np.abs(ours.astype(int) - ref.astype(int)).mean() < 2
+    with Image.open(path) as pil:  # a PIL image of the file: the same
+        np.testing.assert_array_equal(load_image(pil), ours)
+    from mmcv.transforms import LoadImageFromFile
+    loaded = LoadImageFromFile()(dict(img_path=str(path)))['img']
+    assert loaded.shape == ours.shape
+
+
+def test_exif_predictor_shape_and_clicks(tmp_path, tiny_model):
+    import mmcv
+
+    from mmseem.apis import SEEMPredictor
+    path = tmp_path / 'exif6.jpg'
+    _exif_jpeg(path, 6)
+    pred = SEEMPredictor(tiny_model)
+    pred.set_image(str(path))
+    assert pred.original_size == mmcv.imread(str(path)).shape[:2] == (50, 30)
+    out = pred.predict(points=[[[25., 5.]]])  # top-right after rotation
+    assert out['masks'].shape == (1, 50, 30)

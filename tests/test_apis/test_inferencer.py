@@ -131,6 +131,11 @@ def test_image_demo_smoke(tmp_path, tiny_checkpoint, image):
     assert 'task: interactive' in proc.stdout
     assert 'mask 1:' in proc.stdout
     assert cv2.imread(str(out)).shape == (H, W, 3)
+    before = out.read_bytes()
+    again = subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 2 and 'not overwritten' in again.stderr
+    assert out.read_bytes() == before
     bad = subprocess.run(cmd[:4] + ['--points', '500,1,1'], cwd=str(REPO),
                          env=env, capture_output=True, text=True,
                          timeout=300)

@@ -437,7 +437,7 @@ def _packed_grabcut_sample(root, idx=1):
 
 
 def test_pipeline_packs_ignore_region_as_ignored_instances(tmp_path):
-    from mmseem.models.segmentors.interactive_session import ignored_region
+    from mmseem.evaluation.interactive_session import ignored_region
     out = _packed_grabcut_sample(make_grabcut(tmp_path))
     sample = out['data_samples']
     expected = _band_mask(5, 15, 6, 20)

@@ -86,8 +86,9 @@ def test_clicks_to_masks_squares_are_clipped():
     assert pos.sum() == 4 and neg.sum() == 9 and neg[4:7, 4:7].all()
 
 
-@pytest.mark.parametrize('protocol', ['standard', 'seem'])
-def test_perfect_predictor_stops_after_one_click(protocol):
+@pytest.mark.parametrize('protocol,stop_iou', [('standard', 0.95),
+                                               ('seem', None)])
+def test_perfect_predictor_stops_after_one_click(protocol, stop_iou):
     gt = np.stack([GT, _box(13, 17, 3, 8)])
     calls = []
 
@@ -95,7 +96,8 @@ def test_perfect_predictor_stops_after_one_click(protocol):
         calls.append([len(c) for c in clicks])
         return gt.copy()
 
-    out = run_interactive_session(predict_fn, gt, protocol, max_clicks=5)
+    out = run_interactive_session(predict_fn, gt, protocol, max_clicks=5,
+                                  stop_iou=stop_iou)
     assert calls == [[1, 1]]
     assert out['ious'].shape == (2, 5) and (out['ious'] == 1).all()
     assert out['num_clicks'].tolist() == [1, 1]
@@ -115,12 +117,66 @@ def test_standard_session_click_sequence_and_prev_masks():
         seen_prev.append(prev[0].copy())
         return PRED2[None] if len(clicks[0]) == 1 else GT[None]
 
-    out = run_interactive_session(predict_fn, GT, 'standard', max_clicks=20)
+    out = run_interactive_session(predict_fn, GT, 'standard', max_clicks=20,
+                                  stop_iou=0.95)
     assert out['clicks'][0] == [Click(5, 4, True), Click(15, 9, False)]
     assert not seen_prev[0].any() and (seen_prev[1] == PRED2).all()
     np.testing.assert_allclose(out['ious'][0, :2],
                                [mask_iou(GT[None], PRED2[None])[0], 1.0])
     assert (out['ious'][0, 2:] == 1).all()  # carried forward
+
+
+def test_standard_clicks_on_to_max_clicks_by_default():
+    """Issue 9: RITM / SimpleClick keep clicking to max_clicks for mIoU@k
+    (target_iou = 1.01); the old session stopped at IoU >= 0.95 and carried
+    0.96 forward."""
+    near = GT.copy()
+    near[2, 1:7] = False  # IoU 138 / 144 = 0.958 >= 0.95
+
+    def predict_fn(clicks, prev):
+        return (near if len(clicks[0]) < 3 else GT)[None]
+
+    out = run_interactive_session(predict_fn, GT, 'standard', max_clicks=5)
+    assert out['num_clicks'].tolist() == [5]
+    np.testing.assert_allclose(out['ious'][0],
+                               [138 / 144] * 2 + [1] * 3, rtol=1e-6)
+    # a NoC run may stop: same first click above 0.95, IoU carried forward
+    out = run_interactive_session(predict_fn, GT, 'standard', max_clicks=5,
+                                  stop_iou=0.95)
+    assert out['num_clicks'].tolist() == [1]
+    np.testing.assert_allclose(out['ious'][0], [138 / 144] * 5, rtol=1e-6)
+
+
+@pytest.mark.parametrize('protocol,prob,iou', [('standard', 0.495, 1.0),
+                                               ('seem', 0.495, 0.0),
+                                               ('seem', 0.5, 0.0),
+                                               ('seem', 0.501, 1.0)])
+def test_probability_threshold_of_each_protocol(protocol, prob, iou):
+    """Issue 9: RITM thresholds probabilities at > 0.49 (pred_thr), SEEM
+    at sigmoid > 0.5; the old session used > 0.5 for both."""
+    probs = GT.astype(np.float32)[None] * prob
+    out = run_interactive_session(lambda c, p: probs, GT, protocol,
+                                  max_clicks=2)
+    np.testing.assert_allclose(out['ious'][0], iou)
+    out = run_interactive_session(lambda c, p: probs, GT, protocol,
+                                  max_clicks=1, prob_thr=0.6)
+    assert out['ious'][0, 0] == 0
+
+
+def test_ious_float32_and_seem_gate_at_exact_0_925():
+    """Issue 9: compare in the precision the IoU is computed in. SEEM's
+    torch IoU is float32: 37 / 40 is float32(0.925), not < 0.925, so the
+    object gets no further click (float64 37 / (40 + 1e-8) < 0.925 did)."""
+    a, b = _box(0, 3, 0, 9), _box(10, 13, 0, 9)  # 40 px each
+    a_pred = a.copy()
+    a_pred[3, 7:] = False  # IoU 37 / 40
+    gt = np.stack([a, b])
+    out = run_interactive_session(
+        lambda c, p: np.stack([a_pred, np.zeros_like(b)]), gt, 'seem',
+        max_clicks=4)
+    assert out['ious'].dtype == np.float32
+    assert out['ious'][0, 0] == np.float32(0.925)
+    assert out['num_clicks'].tolist() == [1, 4]
 
 
 def test_seem_stops_only_when_all_objects_pass_0_9():
@@ -185,3 +241,7 @@ def test_bad_inputs():
         run_interactive_session(lambda c, p: p[:, :5], GT, 'standard')
     with pytest.raises(ValueError, match='stop_iou'):
         run_interactive_session(lambda c, p: p, GT, 'seem', stop_iou=0.8)
+    with pytest.raises(ValueError, match='stop_iou'):
+        run_interactive_session(lambda c, p: p, GT, 'standard', stop_iou=2)
+    with pytest.raises(ValueError, match='prob_thr'):
+        run_interactive_session(lambda c, p: p, GT, 'standard', prob_thr=1)

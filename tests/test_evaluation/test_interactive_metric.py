@@ -55,6 +55,34 @@ def test_miou_curve_carries_last_iou_forward():
     assert res['NoF@90'] == 0 and res['num_objects'] == 2
 
 
+@pytest.mark.parametrize('thr', [0.9, 0.95])
+def test_float32_iou_exactly_at_target_reaches_it(thr):
+    """Issue 9: the interactive loop stores float32 IoUs (as RITM and SEEM
+    do) and float32(0.9) < 0.9 in float64: compare in float32, where an
+    IoU of exactly 0.9 (or 0.95) reaches the target, as in RITM's
+    ``iou_arr >= iou_thr`` on its float32 arrays."""
+    ious = np.array([[0.5, thr, thr]], dtype=np.float32)
+    assert float(ious[0, 1]) < thr  # the trap
+    res = _evaluate(InteractiveMetric(max_clicks=3), [ious])
+    assert res[f'NoC@{int(thr * 100)}'] == 2
+    assert res['NoF@90'] == 0
+    # float64 IoUs are compared in float64
+    res = _evaluate(InteractiveMetric(max_clicks=3),
+                    [ious.astype(np.float64)])
+    assert res[f'NoC@{int(thr * 100)}'] == 3
+
+
+def test_session_iou_9_of_10_counts_for_noc_90():
+    gt = np.zeros((1, 4, 12), bool)
+    gt[0, 0, :10] = True
+    pred = gt.copy()
+    pred[0, 0, 9] = False  # IoU 9 / 10
+    out = run_interactive_session(lambda c, p: pred, gt, 'standard',
+                                  max_clicks=2)
+    res = _evaluate(InteractiveMetric(max_clicks=2), [out['ious']])
+    assert res['NoC@90'] == 1 and res['NoF@90'] == 0
+
+
 def test_nof_rules_differ_on_last_click_success():
     ious = [np.r_[np.zeros(19), 0.95]]  # reaches 0.9 exactly at click 20
     assert _evaluate(InteractiveMetric(), ious)['NoF@90'] == 0

@@ -7,7 +7,7 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 
 from mmseem.evaluation.metrics import InteractiveMetric
-from mmseem.models.segmentors.interactive_session import (
+from mmseem.evaluation.interactive_session import (
     gt_object_masks, run_interactive_evaluation)
 
 H0, W0 = 48, 60  # original size: GT, clicks and IoU live here
@@ -52,9 +52,10 @@ class FakeSEEM:
     its positive click; with ``lag=True`` it answers empty masks until the
     memory prompt (``prev_mask``) is passed back."""
 
-    def __init__(self, gt, lag=False):
+    def __init__(self, gt, lag=False, prob=None):
         self.gt = torch.from_numpy(gt.astype(bool))
         self.lag = lag
+        self.prob = prob  # also answer mask_logits = logit(prob) on masks
         self.calls = []
         self.test_cfg = dict(mask_threshold=0.0)
 
@@ -74,6 +75,10 @@ class FakeSEEM:
             masks.append(mask)
         res = InstanceData()
         res.masks = torch.stack(masks)
+        if self.prob is not None:
+            logit = float(np.log(self.prob / (1 - self.prob)))
+            res.mask_logits = torch.where(res.masks, logit, -10.)
+            res.masks = res.mask_logits > self.test_cfg['mask_threshold']
         res.prev_mask = torch.zeros(len(masks), 4, 4)
         sample.pred_instances = res
         return [sample]
@@ -109,15 +114,40 @@ def test_tiny_model_ious(tiny_model, protocol):
     assert res['mIoU@1'] == pytest.approx(ious[:, 0].mean() * 100)
 
 
-@pytest.mark.parametrize('protocol', ['seem', 'standard'])
-def test_perfect_predictor_reaches_iou_1_at_first_click(protocol):
+@pytest.mark.parametrize('protocol,stop_iou', [('seem', None),
+                                               ('standard', 0.95)])
+def test_perfect_predictor_reaches_iou_1_at_first_click(protocol, stop_iou):
     model = FakeSEEM(_gt(2))
     sample = run_interactive_evaluation(
-        model, _feats(), _sample(2), protocol=protocol, max_clicks=3)
+        model, _feats(), _sample(2), protocol=protocol, max_clicks=3,
+        stop_iou=stop_iou)
     np.testing.assert_allclose(sample.interactive_ious, 1.0)
     # one round per session: seem = 1 joint session, standard = 1 per object
     assert len(model.calls) == (1 if protocol == 'seem' else 2)
     assert list(sample.interactive_num_clicks) == [1, 1]
+
+
+def test_standard_protocol_clicks_to_max_clicks_by_default():
+    """Issue 9: without stop_iou every object gets max_clicks clicks (the
+    RITM / SimpleClick mIoU@k runs); the old default stopped at 0.95."""
+    model = FakeSEEM(_gt(2))
+    sample = run_interactive_evaluation(
+        model, _feats(), _sample(2), protocol='standard', max_clicks=3)
+    np.testing.assert_allclose(sample.interactive_ious, 1.0)
+    assert len(model.calls) == 6  # 3 rounds for each of the 2 objects
+    assert list(sample.interactive_num_clicks) == [3, 3]
+
+
+@pytest.mark.parametrize('protocol,iou', [('standard', 1.0), ('seem', 0.0)])
+def test_probability_threshold_of_each_protocol(protocol, iou):
+    """Issue 9: the standard protocol keeps sigmoid(logits) > 0.49 (RITM's
+    pred_thr), SEEM's keeps the model's logits > 0; the object's logits
+    here are logit(0.495) < 0. The old session used logits > 0 for
+    both."""
+    model = FakeSEEM(_gt(2), prob=0.495)
+    sample = run_interactive_evaluation(
+        model, _feats(), _sample(2), protocol=protocol, max_clicks=2)
+    np.testing.assert_allclose(sample.interactive_ious, iou)
 
 
 def test_memory_prompt_is_passed_back():

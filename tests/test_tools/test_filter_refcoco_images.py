@@ -145,7 +145,8 @@ def test_grounding_json_as_refs_and_as_input(tool, tmp_path):
     res = tool.filter_coco_json(src, str(grd_path), out)
     assert res['removed_image_ids'] == [2, 4]
     # a one-split json without 'split' fields: all its images go
-    no_split = dict(annotations=[dict(image_id=3), dict(image_id=5)])
+    no_split = dict(annotations=[dict(image_id=3, sentences=['a']),
+                                 dict(image_id=5, sentences=['b'])])
     ns_path = tmp_path / 'refcocog_umd_val.json'
     ns_path.write_text(json.dumps(no_split))
     res = tool.filter_coco_json(src, str(ns_path), out)

@@ -43,19 +43,42 @@ Refs (which images to drop):
   ``refs_{split}.json``): the ``image_id`` of its annotations, restricted
   to ``--splits`` when the annotations carry a ``split``.
 
-Pickles can run code when loaded: only pass refs files you trust (the
-same holds for mmdet's ``RefCocoDataset``).
+Refs pickles are read with mmseem's restricted unpickler
+(``mmseem/utils/safe_pickle.py``): only builtin containers and scalars load,
+a pickle naming any other callable (which plain ``pickle.load`` would run)
+is refused. A refs ``.json`` must be a grounding file (annotations with
+``sentences``): an instances json given by mistake would name every image
+and is refused.
 
-Only json and pickle are used (added by mmseem; nothing in mmdet/mmengine
-filters a COCO json by image), so the tool runs before the stack is
-installed.
+Only the standard library is used (added by mmseem; nothing in
+mmdet/mmengine filters a COCO json by image), so the tool runs before the
+stack is installed. The output is written to a temporary file and renamed.
 """
 import argparse
+import importlib.util
 import json
 import os
 import os.path as osp
-import pickle
+import tempfile
 from collections import Counter
+
+
+def _safe_pickle():
+    """mmseem's restricted unpickler, loaded from its file so that the tool
+    runs without the OpenMMLab stack (importing ``mmseem`` checks it)."""
+    path = osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'mmseem', 'utils', 'safe_pickle.py')
+    if not osp.isfile(path):  # installed tools: use the package
+        from mmseem.utils import safe_pickle
+        return safe_pickle
+    spec = importlib.util.spec_from_file_location('_mmseem_safe_pickle', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+safe_pickle = _safe_pickle()
 
 REFS_LAYOUT = ("mmdet's RefCOCO layout: a list of dicts with 'ref_id', "
                "'ann_id', 'image_id', 'split', 'sentences'")
@@ -125,12 +148,27 @@ def load_ref_image_ids(path, splits=('val', )):
                 '(expected the SEEM grounding format, e.g. '
                 'refcocog_umd_val.json)')
         refs, where = data['annotations'], f'refs json {path!r}'
-        need = ('image_id', )
+        need = ('image_id', 'sentences')
+        if refs and not any(isinstance(r, dict) and 'sentences' in r
+                            for r in refs):
+            kind = 'panoptic' if any(
+                isinstance(r, dict) and 'segments_info' in r
+                for r in refs) else 'instances'
+            raise ValueError(
+                f'refs json {path!r} looks like a COCO {kind} json: none of '
+                "its annotations has 'sentences', so it is not a referring "
+                'file and would remove every image it covers. Pass the refs '
+                "pickle (e.g. 'refs(umd).p') or a SEEM grounding json "
+                '(refcocog_umd_val.json, annotations with image_id and '
+                'sentences)')
     else:
         _need_file(path, 'refs pickle')
         try:
             with open(path, 'rb') as f:
-                refs = pickle.load(f)
+                refs = safe_pickle.safe_pickle_load(f, source=path)
+        except safe_pickle.UnsafePickleError as e:
+            raise ValueError(f'refs file is not a plain data pickle: {e}'
+                             ) from e
         except Exception as e:
             raise ValueError(f'refs file {path!r} is not a readable pickle '
                              f'({type(e).__name__}: {e}); expected '
@@ -189,6 +227,24 @@ def filter_images(data, drop_ids):
     return out, counts
 
 
+def _write_json_atomic(obj, out_file):
+    """Write ``obj`` next to ``out_file`` and rename it there: a failed
+    write (full disk, kill) leaves no partial output."""
+    out_dir = osp.dirname(osp.abspath(out_file))
+    fd, tmp = tempfile.mkstemp(
+        dir=out_dir, prefix=f'.{osp.basename(out_file)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(obj, f, separators=(',', ':'))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out_file)
+    except BaseException:
+        if osp.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def filter_coco_json(in_file, refs_file, out_file, splits=('val', )):
     """Write ``in_file`` without the images of the ``splits`` refs.
 
@@ -198,9 +254,14 @@ def filter_coco_json(in_file, refs_file, out_file, splits=('val', )):
         ``removed_image_ids`` and ``ids_not_present`` (ref image ids that
         were not in ``in_file``).
     """
-    if osp.abspath(out_file) == osp.abspath(in_file):
-        raise ValueError(f'output {out_file!r} would overwrite the input; '
-                         'write the filtered json under another name')
+    for src in (in_file, refs_file):
+        if osp.abspath(out_file) == osp.abspath(src) or (
+                osp.exists(out_file) and osp.exists(src)
+                and osp.samefile(out_file, src)):
+            raise ValueError(f'output {out_file!r} would overwrite the '
+                             f'input {src!r} (the same file or a link to '
+                             'it); write the filtered json under another '
+                             'name')
     data, kind = load_coco_json(in_file)
     drop_ids, refs_per_split = load_ref_image_ids(refs_file, splits)
     image_ids = {im['id'] for im in data['images']}
@@ -211,8 +272,7 @@ def filter_coco_json(in_file, refs_file, out_file, splits=('val', )):
             for d in (data, out))
     out_dir = osp.dirname(osp.abspath(out_file))
     os.makedirs(out_dir, exist_ok=True)
-    with open(out_file, 'w') as f:
-        json.dump(out, f, separators=(',', ':'))
+    _write_json_atomic(out, out_file)
     return dict(
         kind=kind, splits=list(splits), refs_per_split=refs_per_split,
         counts={k: list(v) for k, v in counts.items()},

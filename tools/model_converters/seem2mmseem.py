@@ -21,14 +21,16 @@ keys absent from SRC (the spatial-prompt parts) are listed and left out, so
     python tools/model_converters/seem2mmseem.py xdecoder_focalt_last.pt \
         checkpoints/xdecoder_focalt_last_mmseem.pth \
         --config configs/seem/seem_focalt_coco.py --partial
- DST loads with ``mmengine.runner.load_checkpoint`` and
+DST loads with ``mmengine.runner.load_checkpoint`` and
 ``mmseg.apis.init_model(cfg, DST)``, also under ``weights_only=True``.
+
+Nothing is lost: DST equal to SRC (or a link to it) is refused, DST is
+written to a temporary file and renamed, and a SRC holding NaN/Inf weights
+is refused (naming the tensors) unless ``--allow-nonfinite``.
 """
 import argparse
 import os.path as osp
 import sys
-
-import torch
 
 try:  # run from a source checkout without `pip install -e .`
     import mmseem  # noqa: F401
@@ -54,6 +56,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--unsafe-load', action='store_true',
         help='load SRC with weights_only=False (trusted files only)')
+    parser.add_argument(
+        '--allow-nonfinite', action='store_true',
+        help='convert even if SRC holds NaN/Inf weights (they are listed)')
     return parser.parse_args(argv)
 
 
@@ -84,7 +89,10 @@ def main(argv=None):
                                                         convert_state_dict,
                                                         load_manifest,
                                                         load_source)
+    from mmseem.utils.atomic_io import atomic_torch_save, refuse_same_file
+    from mmseem.utils.nonfinite import describe_nonfinite, find_nonfinite
     try:
+        refuse_same_file(args.src, args.dst, what='destination')
         param_keys, buffers = None, None
         if args.config:
             target, param_keys, buffers = target_from_config(args.config)
@@ -94,12 +102,26 @@ def main(argv=None):
         state_dict, report = convert_state_dict(
             source, target, target_param_keys=param_keys,
             allow_missing=args.partial, buffer_defaults=buffers)
+        bad = find_nonfinite(state_dict)
+        if bad and not args.allow_nonfinite:
+            raise ValueError(
+                f'{args.src} holds NaN/Inf weights in {len(bad)} tensor(s): '
+                f'{describe_nonfinite(bad)}. A converted model would predict '
+                'NaN; get an intact copy of the checkpoint, or pass '
+                '--allow-nonfinite to convert it anyway.')
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     print(report.summary())
+    if bad:
+        print(f'warning: converted despite NaN/Inf weights in {len(bad)} '
+              f'tensor(s): {describe_nonfinite(bad)}', file=sys.stderr)
     ckpt = build_checkpoint(state_dict, converted_from=osp.basename(args.src))
-    torch.save(ckpt, args.dst)
+    try:
+        atomic_torch_save(ckpt, args.dst)
+    except OSError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
     print(f'saved {args.dst}')
     return 0
 

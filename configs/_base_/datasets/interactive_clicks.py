@@ -33,7 +33,8 @@ test_dataloader = dict(
         backend_args=backend_args))
 val_dataloader = test_dataloader
 # standard (RITM / SimpleClick) protocol: NoC@85/90/95, NoF@85/90 counted
-# as RITM's table does (NoC == max_clicks), mIoU@1..20. protocol='seem'
+# as RITM's table does (NoC == max_clicks), mIoU@1..20 (every object gets
+# max_clicks clicks, no early stop, as RITM's mIoU@k runs). protocol='seem'
 # reports SEEM's NoC@50/80/85/90 instead (see the seem_focalt-v1_*-clicks
 # configs for switching the click protocol too)
 test_evaluator = dict(

@@ -1,6 +1,8 @@
+from .loading import LoadImageFromNDArray
 from .referring import (LoadReferringAnnotations, PackSEEMInputs,
                         SampleReferringTexts)
 
 __all__ = [
-    'LoadReferringAnnotations', 'PackSEEMInputs', 'SampleReferringTexts'
+    'LoadImageFromNDArray', 'LoadReferringAnnotations', 'PackSEEMInputs',
+    'SampleReferringTexts'
 ]

@@ -41,18 +41,58 @@ class LoadReferringAnnotations(BaseTransform):
     Added keys: ``gt_instances_ids``, ``referring`` (validated, [] if none).
     """
 
+    @staticmethod
+    def _check_shapes(results: dict) -> None:
+        """The loaded panoptic PNG must cover the image pixel for pixel
+        (otherwise crops and losses fail later with reshape errors)."""
+        img = results.get('img')
+        if img is None:
+            return
+        hw = tuple(img.shape[:2])
+        shapes = []
+        if results.get('gt_seg_map') is not None:
+            shapes.append(('gt_seg_map', tuple(results['gt_seg_map'].shape)))
+        masks = results.get('gt_masks')
+        if masks is not None and hasattr(masks, 'height'):
+            shapes.append(('gt_masks', (masks.height, masks.width)))
+        for name, shape in shapes:
+            if tuple(shape[:2]) != hw:
+                raise ValueError(
+                    f'{results.get("seg_map_path", "the annotation")} gives '
+                    f'{name} of size {shape[0]}x{shape[1]} but the image '
+                    f'{results.get("img_path")} is {hw[0]}x{hw[1]} (h x w): '
+                    'the panoptic PNG does not belong to this image')
+
     def transform(self, results: dict) -> dict:
+        self._check_shapes(results)
         n = len(results['gt_bboxes']) if 'gt_bboxes' in results else 0
         results['gt_instances_ids'] = np.arange(n, dtype=np.int64)
         refs = results.get('referring') or []
-        for r in refs:
-            if not 0 <= int(r['inst_index']) < n:
+        where = results.get('img_path', '<unknown image>')
+        if not isinstance(refs, (list, tuple)):
+            raise ValueError(f"'referring' of {where} is a "
+                             f'{type(refs).__name__}; expected a list of '
+                             'dict(inst_index, sentences)')
+        for k, r in enumerate(refs):
+            missing = [f for f in ('inst_index', 'sentences')
+                       if not isinstance(r, dict) or f not in r]
+            if missing:
                 raise ValueError(
-                    f"referring inst_index {r['inst_index']} is outside the "
-                    f'{n} instances of {results.get("img_path")}: the '
+                    f'referring entry {k} of {where} has no {missing}; '
+                    'expected dict(inst_index, sentences) as '
+                    'RefCocoPanopticDataset writes it')
+            if not isinstance(r['inst_index'], (int, np.integer)) or \
+                    not 0 <= int(r['inst_index']) < n:
+                raise ValueError(
+                    f"referring inst_index {r['inst_index']!r} (entry {k}) is "
+                    f'outside the {n} instances of {where}: the '
                     'referring annotations do not match this image')
-            if not r.get('sentences'):
-                raise ValueError('a referring entry has no sentences')
+            sents = r['sentences']
+            if not sents or not isinstance(sents, (list, tuple)) or \
+                    not all(isinstance(t, str) for t in sents):
+                raise ValueError(
+                    f'referring entry {k} of {where} has sentences '
+                    f'{sents!r}; expected a non-empty list of str')
         results['referring'] = list(refs)
         return results
 
@@ -129,7 +169,16 @@ class PackSEEMInputs(PackDetInputs):
         packed = super().transform(results)
         ds = packed['data_samples']
         if 'gt_texts' in results:
-            ds.gt_texts = list(results['gt_texts'])
-            ds.gt_text_inds = torch.as_tensor(
-                np.asarray(results.get('gt_text_inds', []), np.int64))
+            texts = list(results['gt_texts'])
+            inds = np.asarray(results.get('gt_text_inds', []), np.int64)
+            n = len(ds.gt_instances) if 'gt_instances' in ds else 0
+            if inds.shape != (len(texts), ) or (inds.size and (
+                    inds.min() < 0 or inds.max() >= n)):
+                raise ValueError(
+                    f'{results.get("img_path", "<unknown image>")}: '
+                    f'gt_text_inds {inds.tolist()} (shape {inds.shape}) must '
+                    f'give one index in [0, {n}) per text of gt_texts '
+                    f'({len(texts)} texts); SampleReferringTexts writes both')
+            ds.gt_texts = texts
+            ds.gt_text_inds = torch.as_tensor(inds)
         return packed

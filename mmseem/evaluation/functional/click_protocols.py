@@ -2,22 +2,28 @@
 
 SEEM-specific, not in mmdet/mmseg: OpenMMLab has no interactive (click)
 evaluation. Two protocols are provided, both model-agnostic (numpy + a
-little torch, no model imports):
+little torch, no model imports). Where each places its next click is the
+corrective-click rule of :mod:`mmseem.structures.click_rule` (shared with
+the training prompt simulator), in the variant the protocol specifies.
 
-``'standard'`` -- the NoC protocol of RITM / SimpleClick / f-BRS
-    (``isegm/inference/clicker.py``, ``Clicker._get_next_click``). Objects are
-    evaluated independently. The error regions are
-    ``FN = gt & ~pred & ~ignore`` and ``FP = ~gt & pred & ~ignore``; each is
-    zero-padded by one pixel (so the image border counts as object boundary),
-    its exact Euclidean distance transform (DT) is taken and the padding is
-    cropped away; pixels that already hold a click of this object get DT 0.
-    The click goes to the first (row-major) pixel with the largest DT of the
-    FN region if ``max DT(FN) > max DT(FP)`` (positive click, strict ``>``),
-    otherwise of the FP region (negative click). Before any prediction the
-    prediction is empty, so the first click lands at the most interior point of
-    the object. A click is one pixel. A session stops after the click whose
-    IoU reaches ``stop_iou`` (RITM: ``iou >= max_iou_thr``, the largest target,
-    0.95) or after ``max_clicks`` (20) clicks.
+``'standard'`` -- the NoC protocol of RITM / SimpleClick
+    (``isegm/inference/evaluation.py`` ``evaluate_sample`` and
+    ``isegm/inference/clicker.py`` ``Clicker._get_next_click``, identical in
+    both repositories). Objects are evaluated independently. Clicks follow
+    :data:`~mmseem.structures.click_rule.RITM_RULE`: error regions without
+    ignore pixels, exact Euclidean DT with the image border as boundary,
+    already clicked pixels get DT 0, positive iff ``max DT(FN) > max
+    DT(FP)``; the first click lands at the most interior point of the
+    object. A click is one pixel. Probabilities become masks at ``> 0.49``
+    (``evaluate_sample(pred_thr=0.49)``, ``--thresh`` default). IoUs are
+    computed in float64 (``utils.get_iou``) and stored as float32
+    (``np.array(ious_list, dtype=np.float32)``). A session runs
+    ``max_clicks`` (20) clicks unless ``stop_iou`` is given: RITM and
+    SimpleClick click on to ``max_clicks`` for the mIoU@k curve
+    (``--print-ious`` / ``--iou-analysis`` set ``target_iou = 1.01``), while
+    their NoC runs stop after the click whose IoU reaches ``--target-iou``
+    (``iou >= max_iou_thr``). NoC is the same either way; a carried-forward
+    mIoU@k is not.
 
 ``'seem'`` -- the protocol of SEEM's interactive evaluation
     (``modeling/architectures/seem_model_v1.py`` ``evaluate_interactive`` and
@@ -29,21 +35,18 @@ little torch, no model imports):
     splits an image's objects into groups of at most 5, each group being one
     session -- do the same when calling :func:`run_interactive_session`):
 
-    * first click: most interior point of the GT mask;
-    * next click: ``FN = gt & ~pred & ~clicked`` and
-      ``FP = ~gt & pred & ~clicked``, where ``clicked`` is the area covered
-      by this object's earlier clicks; the polarity is decided by the error
-      *area*: positive iff ``|FN| > |FP|`` (strict); the click goes to the
-      most interior point of the chosen region;
-    * "most interior" uses kornia 0.7.0's ``distance_transform`` (an
-      approximate, cascaded-convolution DT, emulated here by
-      :func:`cascaded_distance_transform`) of the region zero-padded by one
-      pixel; ties -> first pixel in row-major order;
+    * clicks follow :data:`~mmseem.structures.click_rule.SEEM_RULE`: the
+      first at the most interior point of the GT mask; then the error
+      regions minus the area of this object's earlier clicks, positive iff
+      ``|FN| > |FP|`` (strict), at the most interior point (kornia 0.7.0's
+      approximate DT) of the chosen region;
     * a click is the click pixel dilated by a 3x3 square (``DILATION: 3``);
-    * an object whose IoU is already ``>= 0.925`` gets no new click (this
-      IoU, unlike the reported one, does not exclude ignore pixels);
-    * the session stops as soon as *every* object has IoU ``> 0.9`` (strict);
-      the remaining rounds repeat the final IoUs (carry forward);
+    * an object whose IoU (float32, ``+ 1e-8``, ignore pixels included) is
+      already ``>= 0.925`` gets no new click;
+    * masks are ``sigmoid > 0.5``; IoUs are float32 (torch ``get_iou``);
+    * the session stops as soon as *every* object has IoU ``> 0.9``
+      (strict, compared in float32); the remaining rounds repeat the final
+      IoUs (carry forward -- SEEM's own mIoU@k);
     * IoU excludes ignore pixels (VOC instance label 220) from both I and U,
       but click simulation does not: there the GT is ``instance == id`` so
       ignore pixels behave as background (as in the official mapper).
@@ -51,16 +54,18 @@ little torch, no model imports):
 Both IoUs here define an empty union as IoU 1 (the official code would divide
 by zero; this only matters for degenerate empty objects).
 """
-import math
-from typing import Callable, List, NamedTuple, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from scipy.ndimage import distance_transform_edt
+
+from mmseem.structures.click_rule import (RITM_RULE, SEEM_RULE, Click,
+                                          cascaded_distance_transform,
+                                          exact_distance_transform,
+                                          next_clicks)
 
 __all__ = [
-    'Click', 'PROTOCOLS', 'mask_iou', 'exact_distance_transform',
+    'Click', 'PROTOCOLS', 'PROB_THR', 'mask_iou', 'exact_distance_transform',
     'cascaded_distance_transform', 'standard_next_click', 'seem_next_click',
     'clicks_to_masks', 'wrap_point_predictor', 'run_interactive_session'
 ]
@@ -68,26 +73,21 @@ __all__ = [
 #: Protocol names accepted by :func:`run_interactive_session`.
 PROTOCOLS = ('standard', 'seem')
 
+#: Probability threshold of each protocol (masks are ``prob > thr``):
+#: RITM/SimpleClick ``pred_thr=0.49``; SEEM ``sigmoid() > 0.5``.
+PROB_THR = {'standard': 0.49, 'seem': 0.5}
 #: SEEM: objects with IoU >= this get no further click
 #: (``prepare_next_spaital_mask``: ``keep = iou < 0.925``).
-SEEM_KEEP_IOU = 0.925
+SEEM_KEEP_IOU = SEEM_RULE.keep_iou
 #: SEEM: the session stops when all objects have IoU > this.
 SEEM_STOP_IOU = 0.9
 #: SEEM: clicks are dilated by a 3x3 square (``STROKE_SAMPLER.DILATION: 3``).
 SEEM_CLICK_RADIUS = 1
-#: RITM: sessions stop once the IoU reaches the largest target IoU.
-STANDARD_STOP_IOU = 0.95
 
 
-class Click(NamedTuple):
-    """A simulated click at pixel ``(y, x)``; positive = foreground."""
-    y: int
-    x: int
-    is_positive: bool
-
-
-def _as_bool_masks(masks, name: str) -> np.ndarray:
-    """Convert a [N, H, W] or [H, W] mask (ndarray / tensor) to bool numpy."""
+def _as_bool_masks(masks, name: str, thr: float = 0.5) -> np.ndarray:
+    """Convert a [N, H, W] or [H, W] mask (ndarray / tensor) to bool numpy;
+    float masks are probabilities, ``> thr``."""
     if isinstance(masks, torch.Tensor):
         masks = masks.detach().cpu().numpy()
     masks = np.asarray(masks)
@@ -98,7 +98,7 @@ def _as_bool_masks(masks, name: str) -> np.ndarray:
                          f'{masks.shape}')
     if masks.dtype != bool:
         if np.issubdtype(masks.dtype, np.floating):
-            masks = masks > 0.5
+            masks = masks > thr
         else:
             masks = masks != 0
     return masks
@@ -106,115 +106,53 @@ def _as_bool_masks(masks, name: str) -> np.ndarray:
 
 def mask_iou(gt_masks: np.ndarray,
              pred_masks: np.ndarray,
-             ignore_mask: Optional[np.ndarray] = None) -> np.ndarray:
+             ignore_mask: Optional[np.ndarray] = None,
+             dtype=np.float64) -> np.ndarray:
     """Per-object IoU ``|gt & pred| / |gt | pred|`` over non-ignored pixels.
 
     Args:
         gt_masks, pred_masks: bool [N, H, W].
         ignore_mask: bool [H, W] (or [N, H, W]); True pixels are excluded
             from intersection and union.
+        dtype: precision of the division: float64 (RITM's numpy IoU) or
+            float32 (SEEM's torch IoU).
 
     Returns:
-        float64 [N]; an empty union gives IoU 1.
+        ``dtype`` [N]; an empty union gives IoU 1.
     """
     inter = gt_masks & pred_masks
     union = gt_masks | pred_masks
     if ignore_mask is not None:
         inter = inter & ~ignore_mask
         union = union & ~ignore_mask
-    inter = inter.reshape(len(inter), -1).sum(-1).astype(np.float64)
-    union = union.reshape(len(union), -1).sum(-1).astype(np.float64)
+    inter = inter.reshape(len(inter), -1).sum(-1).astype(dtype)
+    union = union.reshape(len(union), -1).sum(-1).astype(dtype)
     iou = np.ones_like(inter)
     np.divide(inter, union, out=iou, where=union > 0)
     return iou
-
-
-def exact_distance_transform(region: np.ndarray) -> np.ndarray:
-    """Exact Euclidean DT of a [H, W] region, image border = boundary.
-
-    Each region pixel gets its distance to the nearest non-region pixel, where
-    the region is first zero-padded by one pixel (RITM ``padding=True``), so
-    a region pixel on the image border has distance 1.
-    """
-    padded = np.pad(region, 1, mode='constant', constant_values=False)
-    return distance_transform_edt(padded)[1:-1, 1:-1]
-
-
-def cascaded_distance_transform(region: torch.Tensor,
-                                kernel_size: int = 3,
-                                h: float = 0.35) -> torch.Tensor:
-    """Approximate DT by cascaded soft-min convolutions (SEEM's choice).
-
-    Reproduces the numerics of ``kornia.contrib.distance_transform`` as pinned
-    by SEEM (kornia 0.7.0; DT-layer of Pham et al. 2021), applied as SEEM does
-    to ``~pad(region, 1)``: the result is, for each region pixel, an
-    approximate distance to the nearest non-region pixel (the one-pixel zero
-    padding makes the image border count as boundary). Each iteration
-    propagates the known set by one ring with a 3x3 kernel
-    ``exp(-|offset| / h)``, replicate border, soft-min ``-h * log(conv)``;
-    ring ``i`` gets offset ``(i * kernel_size) // 2`` (kornia 0.7.0's operator
-    precedence, fixed in later kornia releases -- kept to match SEEM).
-
-    Args:
-        region: bool [N, H, W].
-
-    Returns:
-        float32 [N, H, W] (0 outside the region).
-    """
-    if region.dim() != 3:
-        raise ValueError(
-            f'region must be [N, H, W], got {tuple(region.shape)}')
-    n, hgt, wid = region.shape
-    padded = F.pad(region[:, None].float(), (1, 1, 1, 1), value=0.)
-    boundary = 1. - padded  # non-zero where the region is NOT
-    half = kernel_size // 2
-    coords = torch.arange(kernel_size, dtype=torch.float32) - half
-    dist = torch.hypot(coords[:, None], coords[None, :])
-    kernel = torch.exp(dist / -h).to(boundary)[None, None]
-    n_iters = math.ceil(max(hgt + 2, wid + 2) / half)
-    out = torch.zeros_like(boundary)
-    for i in range(n_iters):
-        conv = F.conv2d(
-            F.pad(boundary, (half, half, half, half), mode='replicate'),
-            kernel)
-        cdt = torch.nan_to_num(-h * torch.log(conv), posinf=0.0)
-        ring = cdt > 0
-        if not ring.any():
-            break
-        out = out + ((i * kernel_size) // 2 + cdt) * ring
-        boundary = torch.where(ring, torch.ones_like(boundary), boundary)
-    return out[:, 0, 1:-1, 1:-1]
 
 
 def standard_next_click(gt_mask: np.ndarray,
                         pred_mask: np.ndarray,
                         not_clicked: np.ndarray,
                         not_ignore: Optional[np.ndarray] = None) -> Click:
-    """Next click of the standard (RITM/SimpleClick) protocol for one object.
+    """Next click of the standard (RITM/SimpleClick) protocol for one object
+    (:data:`~mmseem.structures.click_rule.RITM_RULE`).
 
     Args:
         gt_mask, pred_mask: bool [H, W].
         not_clicked: bool [H, W], False at pixels already clicked.
         not_ignore: bool [H, W], False at ignored pixels.
     """
-    fn = gt_mask & ~pred_mask
-    fp = ~gt_mask & pred_mask
-    if not_ignore is not None:
-        fn &= not_ignore
-        fp &= not_ignore
-    fn_dt = exact_distance_transform(fn) * not_clicked
-    fp_dt = exact_distance_transform(fp) * not_clicked
-    fn_max, fp_max = fn_dt.max(), fp_dt.max()
-    is_positive = bool(fn_max > fp_max)
-    dt = fn_dt if is_positive else fp_dt
-    y, x = np.unravel_index(int(np.argmax(dt)), dt.shape)
-    return Click(int(y), int(x), is_positive)
+    return next_clicks(gt_mask[None], pred_mask[None], ~not_clicked[None],
+                       RITM_RULE, not_ignore).clicks[0]
 
 
 def seem_next_click(gt_masks: np.ndarray,
                     pred_masks: Optional[np.ndarray] = None,
                     clicked: Optional[np.ndarray] = None) -> List[Click]:
-    """Next click of SEEM's protocol for each of N objects.
+    """Next click of SEEM's protocol for each of N objects
+    (:data:`~mmseem.structures.click_rule.SEEM_RULE`).
 
     Args:
         gt_masks: bool [N, H, W].
@@ -228,20 +166,7 @@ def seem_next_click(gt_masks: np.ndarray,
     """
     if pred_masks is None:
         pred_masks = np.zeros_like(gt_masks)
-    if clicked is None:
-        clicked = np.zeros_like(gt_masks)
-    fn = gt_masks & ~pred_masks & ~clicked
-    fp = ~gt_masks & pred_masks & ~clicked
-    n = len(gt_masks)
-    is_positive = fn.reshape(n, -1).sum(-1) > fp.reshape(n, -1).sum(-1)
-    select = np.where(is_positive[:, None, None], fn, fp)
-    dt = cascaded_distance_transform(torch.from_numpy(select)).numpy()
-    flat_idx = dt.reshape(n, -1).argmax(-1)
-    ys, xs = np.unravel_index(flat_idx, gt_masks.shape[1:])
-    return [
-        Click(int(y), int(x), bool(p))
-        for y, x, p in zip(ys, xs, is_positive)
-    ]
+    return next_clicks(gt_masks, pred_masks, clicked, SEEM_RULE).clicks
 
 
 def clicks_to_masks(clicks: Sequence[Click],
@@ -284,12 +209,31 @@ def wrap_point_predictor(predict: Callable) -> Callable:
     return predict_fn
 
 
+def _check_args(protocol, max_clicks, stop_iou, prob_thr):
+    if protocol not in PROTOCOLS:
+        raise ValueError(f'protocol must be one of {PROTOCOLS}, got '
+                         f'{protocol!r}')
+    if not isinstance(max_clicks, int) or max_clicks < 1:
+        raise ValueError(f'max_clicks must be a positive int, got '
+                         f'{max_clicks!r}')
+    if stop_iou is not None:
+        if protocol == 'seem':
+            raise ValueError('stop_iou is fixed by the SEEM protocol (all '
+                             'objects > 0.9); leave it None')
+        if not 0 < stop_iou <= 1:
+            raise ValueError(f'stop_iou must be in (0, 1] or None (never '
+                             f'stop), got {stop_iou!r}')
+    if prob_thr is not None and not 0 <= prob_thr < 1:
+        raise ValueError(f'prob_thr must be in [0, 1), got {prob_thr!r}')
+
+
 def run_interactive_session(predict_fn: Callable,
                             gt_masks: Union[np.ndarray, torch.Tensor],
                             protocol: str = 'standard',
                             max_clicks: int = 20,
                             ignore_mask: Optional[np.ndarray] = None,
-                            stop_iou: Optional[float] = None) -> dict:
+                            stop_iou: Optional[float] = None,
+                            prob_thr: Optional[float] = None) -> dict:
     """Simulate a click session and record per-object IoU after each click.
 
     Args:
@@ -297,10 +241,8 @@ def run_interactive_session(predict_fn: Callable,
             ``clicks_so_far`` is a list (one per object) of lists of
             :class:`Click`, ``prev_masks`` bool [N, H, W] the previous
             prediction (all False before the first click), and ``masks`` is
-            [N, H, W] bool, or probabilities thresholded at ``> 0.5``
-            (ndarray or tensor; SEEM: ``sigmoid > 0.5``; RITM thresholds at
-            0.49, so return bool masks to reproduce it). A point-prompt
-            model can be adapted with
+            [N, H, W] bool, or probabilities thresholded at ``prob_thr``
+            (ndarray or tensor). A point-prompt model can be adapted with
             :func:`wrap_point_predictor`; a mask-prompt model can rasterize
             the clicks with :func:`clicks_to_masks` (``radius=1`` for SEEM).
         gt_masks: bool [N, H, W] (or [H, W] for one object). For ``'seem'``
@@ -310,22 +252,24 @@ def run_interactive_session(predict_fn: Callable,
         ignore_mask: bool [H, W], pixels excluded from IoU (and, for the
             standard protocol, from the error regions), e.g.
             ``instance_map == 220`` for SEEM's VOC/SBD data.
-        stop_iou: standard protocol only: stop an object once its IoU is
-            ``>= stop_iou`` (default 0.95, RITM's largest target). SEEM
-            always stops when every object has IoU ``> 0.9``.
+        stop_iou: standard protocol only. None (default): every object gets
+            ``max_clicks`` clicks, as RITM / SimpleClick run for mIoU@k; a
+            float: an object stops after the click whose IoU reaches
+            ``>= stop_iou`` (RITM's NoC runs, e.g. 0.95; NoC unchanged,
+            fewer clicks, but mIoU@k then carries IoUs forward). SEEM always
+            stops when every object has IoU ``> 0.9``.
+        prob_thr: threshold for probability outputs (``prob > prob_thr``);
+            default :data:`PROB_THR` of the protocol (0.49 standard, 0.5
+            SEEM). Bool outputs are used as they are.
 
     Returns:
-        dict with ``ious`` float [N, max_clicks] (IoU after k+1 clicks; after
-        an object/session stopped, its last IoU is carried forward),
+        dict with ``ious`` float32 [N, max_clicks] (IoU after k+1 clicks;
+        after an object/session stopped, its last IoU is carried forward),
         ``num_clicks`` int [N] (clicks actually placed per object) and
         ``clicks`` (list of per-object click lists).
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f'protocol must be one of {PROTOCOLS}, got '
-                         f'{protocol!r}')
-    if not isinstance(max_clicks, int) or max_clicks < 1:
-        raise ValueError(f'max_clicks must be a positive int, got '
-                         f'{max_clicks!r}')
+    _check_args(protocol, max_clicks, stop_iou, prob_thr)
+    thr = PROB_THR[protocol] if prob_thr is None else prob_thr
     gt = _as_bool_masks(gt_masks, 'gt_masks')
     n, hgt, wid = gt.shape
     ignore = None
@@ -336,64 +280,57 @@ def run_interactive_session(predict_fn: Callable,
                              f'match gt_masks {(hgt, wid)}')
 
     clicks: List[List[Click]] = [[] for _ in range(n)]
-    ious = np.zeros((n, max_clicks), dtype=np.float64)
+    ious = np.zeros((n, max_clicks), dtype=np.float32)
+    num_clicks = np.zeros(n, dtype=np.int64)
     pred = np.zeros_like(gt)
+    clicked = np.zeros_like(gt)
 
     def predict():
-        out = _as_bool_masks(predict_fn(clicks, pred.copy()), 'predict_fn '
-                             'output')
+        out = _as_bool_masks(predict_fn(clicks, pred.copy()),
+                             'predict_fn output', thr)
         if out.shape != gt.shape:
             raise ValueError(f'predict_fn returned masks of shape '
                              f'{out.shape}, expected {gt.shape}')
         return out
 
     if protocol == 'standard':
-        stop = STANDARD_STOP_IOU if stop_iou is None else stop_iou
-        not_clicked = np.ones_like(gt)
         not_ignore = None if ignore is None else ~ignore
         active = np.ones(n, dtype=bool)
-        num_clicks = np.zeros(n, dtype=np.int64)
         for k in range(max_clicks):
-            for i in np.flatnonzero(active):
-                c = standard_next_click(gt[i], pred[i], not_clicked[i],
-                                        not_ignore)
+            idx = np.flatnonzero(active)
+            proposal = next_clicks(gt[idx], pred[idx], clicked[idx],
+                                   RITM_RULE, not_ignore)
+            for i, c in zip(idx, proposal.clicks):
                 clicks[i].append(c)
-                not_clicked[i, c.y, c.x] = False
+                clicked[i, c.y, c.x] = True
                 num_clicks[i] += 1
             new_pred = predict()
             # stopped objects keep their last prediction and IoU
             pred[active] = new_pred[active]
-            iou = mask_iou(gt, pred, ignore)  # frozen for stopped objects
+            iou = mask_iou(gt, pred, ignore)  # float64, as RITM's get_iou
             ious[:, k] = iou
-            active &= ~(iou >= stop)
+            if stop_iou is not None:
+                active &= ~(iou >= stop_iou)
             if not active.any():
                 ious[:, k + 1:] = ious[:, k:k + 1]
                 break
         return dict(ious=ious, num_clicks=num_clicks, clicks=clicks)
 
     # protocol == 'seem'
-    if stop_iou is not None:
-        raise ValueError('stop_iou is fixed by the SEEM protocol (all '
-                         'objects > 0.9); leave it None')
-    clicked = np.zeros_like(gt)
-    num_clicks = np.zeros(n, dtype=np.int64)
-    keep = np.ones(n, dtype=bool)
+    stop = np.float32(SEEM_STOP_IOU)
     for k in range(max_clicks):
-        next_clicks = seem_next_click(gt, pred if k else None, clicked)
-        for i in np.flatnonzero(keep):
-            c = next_clicks[i]
+        # IoU gate (>= 0.925: no click) on the previous round's prediction
+        proposal = next_clicks(gt, pred, clicked, SEEM_RULE)
+        for i in np.flatnonzero(proposal.needs_click):
+            c = proposal.clicks[i]
             clicks[i].append(c)
             num_clicks[i] += 1
             pos, neg = clicks_to_masks([c], (hgt, wid), SEEM_CLICK_RADIUS)
             clicked[i] |= pos | neg
         pred = predict()
-        iou = mask_iou(gt, pred, ignore)
+        iou = mask_iou(gt, pred, ignore, np.float32)  # SEEM's float32 IoU
         ious[:, k] = iou
-        if (iou > SEEM_STOP_IOU).all():
+        if (iou > stop).all():
             ious[:, k + 1:] = iou[:, None]
             break
-        # official: IoU for this rule ignores nothing; 0 / (0 + 1e-8) = 0
-        inter = (gt & pred).reshape(n, -1).sum(-1)
-        union = (gt | pred).reshape(n, -1).sum(-1)
-        keep = inter / (union + 1e-8) < SEEM_KEEP_IOU
     return dict(ious=ious, num_clicks=num_clicks, clicks=clicks)

@@ -17,9 +17,14 @@ every object as one sample):
   ``NoC == max_clicks`` instead, which also includes objects reaching the
   target exactly at the last click; ``nof_rule='ritm'`` gives that variant.
 * ``mIoU@k``: mean IoU after ``k`` clicks, k = 1..max_clicks; a session that
-  stopped early carries its last IoU forward (what SEEM does explicitly and
-  what RITM's early stop implies). SEEM's README column "1-IoU" is
-  ``mIoU@1`` (``IOU_ITER: 1``).
+  stopped early carries its last IoU forward. That is SEEM's own curve
+  (its protocol stops when all objects pass 0.9); RITM / SimpleClick click
+  on to ``max_clicks`` for mIoU@k, so run the standard protocol without
+  ``stop_iou`` (its default) for their curve. SEEM's README column "1-IoU"
+  is ``mIoU@1`` (``IOU_ITER: 1``).
+
+NoC and NoF compare IoU and target in the precision the IoUs were stored in
+(float32 from the interactive loop, as RITM and SEEM compare).
 
 Protocol defaults: ``'standard'`` (RITM/SimpleClick) reports NoC@85/90/95;
 ``'seem'`` reports NoC@50/80/85/90 (``InteractiveEvaluator.all_ious``); both
@@ -96,7 +101,8 @@ class InteractiveMetric(BaseMetric):
         self.iou_key = iou_key
 
     def _to_object_rows(self, ious) -> np.ndarray:
-        """Normalize one sample's IoUs to float [num_objects, max_clicks]."""
+        """Normalize one sample's IoUs to [num_objects, max_clicks], float32
+        when they were stored as float32 (else float64)."""
         if isinstance(ious, torch.Tensor):
             ious = ious.detach().cpu().numpy()
         if isinstance(ious, np.ndarray):
@@ -105,15 +111,17 @@ class InteractiveMetric(BaseMetric):
                 raise ValueError(f'{self.iou_key} must be [num_objects, '
                                  f'num_clicks] or [num_clicks], got shape '
                                  f'{ious.shape}')
+            dtype = np.float32 if ious.dtype == np.float32 else np.float64
         else:  # list of per-object sequences (possibly ragged) or of floats
             ious = list(ious)
             rows = [ious] if ious and np.isscalar(ious[0]) else ious
-        out = np.empty((len(rows), self.max_clicks), dtype=np.float64)
+            dtype = np.float64
+        out = np.empty((len(rows), self.max_clicks), dtype=dtype)
         for i, row in enumerate(rows):
             if isinstance(row, torch.Tensor):
                 row = row.detach().cpu().numpy()
             row = np.nan_to_num(
-                np.asarray(row, dtype=np.float64).reshape(-1), nan=0.0)
+                np.asarray(row, dtype=dtype).reshape(-1), nan=0.0)
             if row.size == 0:
                 raise ValueError(f'{self.iou_key} has an object with no '
                                  'clicks; each object needs >= 1 IoU')
@@ -134,17 +142,18 @@ class InteractiveMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         """NoC@t, NoF@t and mIoU@k over all objects."""
-        ious = np.concatenate(results, axis=0)  # [num_objects, max_clicks]
         metrics = {}
         for thr in self.noc_thrs:
-            noc = self._noc(ious, thr)
+            noc = self._noc(results, thr)
             metrics[f'NoC@{_thr_name(thr)}'] = float(noc.mean())
         for thr in self.nof_thrs:
             if self.nof_rule == 'ritm':
-                nof = (self._noc(ious, thr) == self.max_clicks).sum()
+                nof = (self._noc(results, thr) == self.max_clicks).sum()
             else:
-                nof = (~(ious >= thr).any(axis=1)).sum()
+                nof = (~self._reached(results, thr).any(axis=1)).sum()
             metrics[f'NoF@{_thr_name(thr)}'] = int(nof)
+        # [num_objects, max_clicks]; float32 -> float64 is exact
+        ious = np.concatenate([r.astype(np.float64) for r in results])
         curve = ious.mean(axis=0) * 100
         for k in range(self.max_clicks):
             metrics[f'mIoU@{k + 1}'] = float(curve[k])
@@ -155,7 +164,17 @@ class InteractiveMetric(BaseMetric):
                       if not k.startswith('mIoU@') or k == 'mIoU@1'))
         return metrics
 
-    def _noc(self, ious: np.ndarray, thr: float) -> np.ndarray:
-        reached = ious >= thr
+    @staticmethod
+    def _reached(results: list, thr: float) -> np.ndarray:
+        """bool [num_objects, max_clicks]: IoU >= thr, compared in the
+        precision each sample's IoUs were stored in. RITM (float32
+        ``np.array(ious_list, dtype=np.float32) >= iou_thr``) and SEEM
+        (float32 torch IoUs ``>= iou_thr``) both compare in float32, where
+        an IoU of exactly 0.9 is ``float32(0.9)`` and reaches 0.9; in
+        float64 ``float32(0.9) < 0.9`` would miss it."""
+        return np.concatenate([r >= r.dtype.type(thr) for r in results])
+
+    def _noc(self, results: list, thr: float) -> np.ndarray:
+        reached = self._reached(results, thr)
         first = reached.argmax(axis=1) + 1
         return np.where(reached.any(axis=1), first, self.max_clicks)

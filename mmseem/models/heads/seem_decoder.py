@@ -105,6 +105,10 @@ class SEEMDecoder(BaseModule):
         rules;
       - ``refimg_tokens``: dict from :meth:`encode_reference` on another
         image (visual referring); replaces the masks;
+      - ``spatial_query_index``: [P*S] or [B, P*S] long, the object queries
+        the spatial queries start from (per image); drawn with
+        :meth:`draw_spatial_query_index` when absent (batched independent
+        prompts pass each prompt's own draw);
       - ``prev_mask``: [B, P, h, w] previous-round mask logits of each prompt
         (``prev_mask`` of the previous ``'spatial'`` output; a list of
         [P_b, h, w] or bool masks are accepted) -> memory prompts;
@@ -487,17 +491,14 @@ class SEEMDecoder(BaseModule):
                 return vp.to_dict()
             num_prompts = vp.num_prompts
             # spatial queries start as copies of randomly drawn object
-            # queries (same draw with or without spatial_only)
-            idx = torch.randint(
-                0,
-                self.num_queries, (num_prompts * self.sample_size, ),
-                generator=generator,
-                device=generator.device if generator is not None else 'cpu'
-            ).to(device)
-            q_out['spatial'] = self.query_feat.weight[idx][:, None].repeat(
-                1, bs, 1)
-            q_pos['spatial'] = self.query_embed.weight[idx][:, None].repeat(
-                1, bs, 1)
+            # queries (same draw with or without spatial_only); a given
+            # spatial_query_index [B, P*S] picks them per image instead
+            idx = extra.get('spatial_query_index')
+            if idx is None:
+                idx = self.draw_spatial_query_index(num_prompts, generator)
+            idx = idx.to(device).expand(bs, num_prompts * self.sample_size)
+            q_out['spatial'] = self.query_feat.weight[idx].transpose(0, 1)
+            q_pos['spatial'] = self.query_embed.weight[idx].transpose(0, 1)
             if use_memory:
                 prev_mask = self._prev_mask(extra['prev_mask'], bs,
                                             num_prompts)
@@ -555,7 +556,8 @@ class SEEMDecoder(BaseModule):
                     cross_mask[:, c_sl['memories']] = mem_mask
             else:
                 cross_mask = cross_mask.clone()
-            cross_mask[cross_mask.all(-1)] = False
+            # unblock rows that block everything (as an expression: ONNX)
+            cross_mask = cross_mask & ~cross_mask.all(-1, keepdim=True)
             output = self.transformer_cross_attention_layers[i](
                 output,
                 src[lvl],
@@ -601,6 +603,20 @@ class SEEMDecoder(BaseModule):
         if use_spatial and task in ('spatial', 'refimg'):
             result['prev_mask'] = self.select_spatial_masks(result)[0]
         return result
+
+    def draw_spatial_query_index(
+            self,
+            num_prompts: int,
+            generator: Optional[torch.Generator] = None) -> Tensor:
+        """The object queries the P*S spatial queries start from: [P*S]
+        ids drawn uniformly from the generator (shared by the batch), as
+        :meth:`forward` does when ``extra`` has no ``spatial_query_index``.
+        """
+        return torch.randint(
+            0,
+            self.num_queries, (num_prompts * self.sample_size, ),
+            generator=generator,
+            device=generator.device if generator is not None else 'cpu')
 
     def _organize(self, p, sl, vp, use_spatial, use_grounding,
                   spatial_only=False) -> Dict:

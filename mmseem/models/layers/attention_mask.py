@@ -100,7 +100,7 @@ def _slices(parts) -> Dict[str, slice]:
     out, start = OrderedDict(), 0
     for name, length in parts:
         out[name] = slice(start, start + length)
-        start += length
+        start = start + length  # not in place: sizes may be traced tensors
     return out
 
 
@@ -149,7 +149,8 @@ def build_self_attn_mask(layout: QueryLayout,
                       device=device)
 
     o = sl['object']
-    mask[:, o, o] = False
+    if layout.num_object:  # (an empty slice assignment breaks ONNX export)
+        mask[:, o, o] = False
 
     if layout.num_grounding and layout.num_grounding_tokens:
         gq, gt = sl['grounding'], sl['grounding_tokens']

@@ -55,6 +55,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
 from mmseem.registry import DATASETS, MODELS, TASK_UTILS
+from mmseem.utils.vocabulary import parse_vocabulary
 from ..language.prompt_templates import prompt_random_template
 
 __all__ = ['SEEMLoss']
@@ -208,12 +209,7 @@ class SEEMLoss(nn.Module):
         if not isinstance(class_names, dict):
             raise TypeError('class_names must be a dict with thing_classes / '
                             'stuff_classes, or a dataset name')
-        things = class_names.get('thing_classes', class_names.get('classes'))
-        stuff = class_names.get('stuff_classes') or []
-        if not things and not stuff:
-            raise ValueError('class_names has no thing_classes / '
-                             'stuff_classes / classes')
-        return list(things or []), list(stuff)
+        return parse_vocabulary(class_names, what='class_names').as_lists()
 
     def _vocabulary(self, model) -> Tuple[List[str], List[str]]:
         if self.class_names is not None:

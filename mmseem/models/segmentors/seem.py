@@ -43,6 +43,10 @@ from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmseem.registry import MODELS
+from mmseem.utils.checkpoint_fit import register_checkpoint_fit_check
+from mmseem.utils.cfg_keys import (SEEM_TEST_CFG_KEYS, SEEM_TRAIN_CFG_KEYS,
+                                   check_cfg_keys)
+from mmseem.utils.vocabulary import VOCABULARY_KEYS, parse_vocabulary
 
 TASKS = ('panoptic', 'semantic', 'instance', 'referring', 'interactive',
          'interactive_eval')
@@ -117,6 +121,8 @@ class SEEM(BaseModel):
         self.sem_seg_head = MODELS.build(sem_seg_head)
         # official persistent buffer: the 3x3 kernel that dilates clicks
         self.register_buffer('dilation_kernel', torch.ones(1, 1, 3, 3))
+        check_cfg_keys(train_cfg, SEEM_TRAIN_CFG_KEYS, 'model.train_cfg')
+        check_cfg_keys(test_cfg, SEEM_TEST_CFG_KEYS, 'model.test_cfg')
         self.train_cfg = dict(train_cfg or {})
         # SEEM's losses (matching, prompt simulation rounds, deep
         # supervision) live in one registered module; see SEEMLoss.
@@ -131,13 +137,12 @@ class SEEM(BaseModel):
         self._vocabulary: Optional[Tuple[List[str], List[str]]] = None
         vocab = cfg.get('vocabulary')
         if vocab:
-            self.set_vocabulary(
-                vocab.get('thing_classes', vocab.get('classes', [])),
-                vocab.get('stuff_classes', []))
+            self.set_vocabulary(vocab)
         if isinstance(frozen_modules, str):
             frozen_modules = (frozen_modules, )
         self.frozen_modules = tuple(frozen_modules)
         self.freeze(self.frozen_modules)
+        register_checkpoint_fit_check(self)  # a foreign checkpoint: error
 
     def freeze(self, keys: Sequence[str]) -> int:
         """``requires_grad=False`` for every parameter whose name contains
@@ -174,31 +179,23 @@ class SEEM(BaseModel):
         return self.sem_seg_head.predictor.lang_encoder
 
     def set_vocabulary(self,
-                       thing_classes: Sequence[str],
-                       stuff_classes: Sequence[str] = ()) -> None:
+                       thing_classes: Union[str, Sequence[str], dict],
+                       stuff_classes: Union[str, Sequence[str]] = ()) -> None:
         """Set the open vocabulary: things first, then stuff (the label of
-        class ``i`` is its index in ``thing_classes + stuff_classes``)."""
-        things, stuff = list(thing_classes), list(stuff_classes)
-        if not things and not stuff:
-            raise ValueError(
-                'Empty vocabulary: give at least one class name, e.g. '
-                "model.set_vocabulary(['person', 'dog'])")
-        for n in things + stuff:
-            if not isinstance(n, str) or not n.strip():
-                raise ValueError(f'Invalid class name {n!r} in the '
-                                 'vocabulary: names must be non-empty str')
-        self._vocabulary = (things, stuff)
+        class ``i`` is its index in ``thing_classes + stuff_classes``); a
+        ``str`` is one class, a dict has ``thing_classes`` /
+        ``stuff_classes`` (rules: :func:`mmseem.utils.vocabulary.
+        parse_vocabulary`)."""
+        self._vocabulary = parse_vocabulary(thing_classes,
+                                            stuff_classes).as_lists()
 
     def get_vocabulary(self) -> Tuple[List[str], List[str]]:
         """``(thing_classes, stuff_classes)`` in use."""
         if self._vocabulary is not None:
             return self._vocabulary
         meta = getattr(self, 'dataset_meta', None) or {}
-        if meta.get('thing_classes') is not None:
-            return list(meta['thing_classes']), list(
-                meta.get('stuff_classes') or [])
-        if meta.get('classes') is not None:
-            return list(meta['classes']), []
+        if any(meta.get(k) is not None for k in VOCABULARY_KEYS):
+            return parse_vocabulary(meta, what='dataset_meta').as_lists()
         raise ValueError(
             'SEEM has no vocabulary: call model.set_vocabulary([...]), set '
             'test_cfg.vocabulary, or load a checkpoint / dataset whose '
@@ -313,7 +310,8 @@ class SEEM(BaseModel):
         """Play the user with a click protocol on every GT object and store
         ``interactive_ious`` [num_objects, max_clicks] for
         ``InteractiveMetric`` (image features are computed once)."""
-        from .interactive_session import run_interactive_evaluation
+        from mmseem.evaluation.interactive_session import \
+            run_interactive_evaluation
         for i, sample in enumerate(data_samples):
             run_interactive_evaluation(
                 self,
@@ -492,7 +490,8 @@ class SEEM(BaseModel):
             prompts['prev_mask'] = prev
         return prompts
 
-    def predict_prompts(self, feats: Dict, data_samples: Sequence) -> List:
+    def predict_prompts(self, feats: Dict, data_samples: Sequence,
+                        extra: Optional[Dict] = None) -> List:
         """Interactive segmentation on cached features: one mask per visual
         prompt (best of its 3 spatial queries), a semantic label from the
         vocabulary and the memory logits (``pred_instances.prev_mask``) to
@@ -501,8 +500,12 @@ class SEEM(BaseModel):
         Without text only the spatial queries run (the decoder's
         ``spatial_only``); the decoder's prompt-independent work is done
         once per ``feats`` (``feats['prepared']``, see :meth:`extract_feat`).
+        ``extra``: more decoder prompt entries (e.g. ``refimg_tokens`` +
+        ``spatial_query_index`` of independently sampled prompts, see
+        :mod:`mmseem.apis.batched_prompts`).
         """
         prompts = self._visual_prompt_masks(data_samples, feats)
+        prompts.update(extra or {})
         vocab_ok = True
         try:
             num_things, num_stuff = self._prepare_vocabulary()

@@ -18,72 +18,31 @@ a user from ground-truth masks:
    adds one click per prompt at the distance-transform maximum of the larger
    error region (false negatives -> positive click, false positives ->
    negative click), dilated by ``3 x 3``, except for prompts whose IoU is
-   already >= 0.925.
+   already >= 0.925. The rule is
+   :data:`mmseem.structures.click_rule.SEEM_RULE`, the one SEEM's click
+   evaluation uses too, with kornia 0.7.0's approximate distance transform
+   as the official training code computes it.
 
 This module is the prompt side only; the model owns the no-grad loop.
 Randomness comes from a ``numpy.random.Generator`` (or a seed, or a
 ``torch.Generator``) so sampling is reproducible.
 """
 import math
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 import torch
 
 from mmseem.registry import TASK_UTILS
-from mmseem.structures.visual_prompts import click_mask
+from mmseem.structures.click_rule import (SEEM_RULE, as_bool_tensor,
+                                          next_clicks)
+from .prompt_shapes import (STROKE_PRESETS, bezier_closed_curve,
+                            free_form_strokes)
 
-__all__ = ['InteractivePromptSimulator', 'corrective_click']
+__all__ = ['InteractivePromptSimulator']
 
 GeneratorLike = Union[None, int, np.random.Generator, torch.Generator]
-
-# Free-form stroke presets of the official scribble / circle samplers
-# (datasets/visual_sampler/scribble.py, circle.py): number of control
-# vertices, head speed / acceleration (speed, angle), brush width, and the
-# random move applied to the whole stroke and to some of its vertices.
-STROKE_PRESETS = {
-    'rand_curve':
-    dict(vertices=(10, 30),
-         head_speed=20,
-         head_acc=(15, 0.5),
-         brush=(3, 10),
-         move_ratio=0.5,
-         point_move=3,
-         init_speed=6),
-    'rand_curve_small':
-    dict(vertices=(6, 22),
-         head_speed=12,
-         head_acc=(8, 0.5),
-         brush=(2.5, 5),
-         move_ratio=0.5,
-         point_move=1.5,
-         init_speed=3),
-    'object_like':
-    dict(vertices=(5, 30),
-         head_speed=15,
-         head_acc=(10, 1.5),
-         brush=(20, 50),
-         move_ratio=0.5,
-         point_move=10,
-         init_speed=10),
-    'object_like_middle':
-    dict(vertices=(5, 15),
-         head_speed=8,
-         head_acc=(4, 1.5),
-         brush=(20, 50),
-         move_ratio=0.5,
-         point_move=5,
-         init_speed=10),
-    'object_like_small':
-    dict(vertices=(5, 20),
-         head_speed=7,
-         head_acc=(3.5, 1.5),
-         brush=(10, 30),
-         move_ratio=0.5,
-         point_move=5,
-         init_speed=4),
-}
 
 SHAPES = ('point', 'polygon', 'scribble', 'circle', 'box')
 
@@ -111,150 +70,6 @@ def _as_bool_np(x, what: str) -> np.ndarray:
             f'{what} must be a bool mask; got dtype {x.dtype} (threshold '
             f'it first, e.g. logits.sigmoid() > 0.5 or mask > 0)')
     return x
-
-
-def corrective_click(
-        pred: Union[np.ndarray, torch.Tensor],
-        gt: Union[np.ndarray, torch.Tensor],
-        prev: Union[np.ndarray, torch.Tensor, None] = None,
-        iou_thr: float = 0.925) -> Optional[Tuple[int, int, bool]]:
-    """The next simulated click for one prompt (official "best" mode).
-
-    Args:
-        pred (array | Tensor): ``[H, W]`` bool predicted mask.
-        gt (array | Tensor): ``[H, W]`` bool ground-truth mask.
-        prev (array | Tensor, optional): ``[H, W]`` bool pixels already
-            covered by the prompt's positive or negative masks; excluded
-            from the error regions.
-        iou_thr (float): no click once ``IoU(pred, gt) >= iou_thr``.
-
-    Returns:
-        ``(y, x, is_positive)`` or None. The error regions are false
-        negatives ``gt & ~pred & ~prev`` and false positives
-        ``~gt & pred & ~prev``; the click is positive iff the false-negative
-        area is strictly larger (ties go negative, as official), and lies at
-        the maximum of the Euclidean distance transform of the chosen region
-        (image border counts as outside the region; first maximum in
-        row-major order). None when the IoU is high enough or the chosen
-        region is empty (official would then click pixel (0, 0)).
-    """
-    pred = _as_bool_np(pred, 'pred')
-    gt = _as_bool_np(gt, 'gt')
-    if pred.ndim != 2 or pred.shape != gt.shape:
-        raise ValueError(
-            f'pred and gt must be [H, W] masks of the same size; got '
-            f'{pred.shape} and {gt.shape} (resize pred to the GT size)')
-    prev = np.zeros_like(gt) if prev is None else _as_bool_np(prev, 'prev')
-    if prev.shape != gt.shape:
-        raise ValueError(f'prev must have the GT size {gt.shape}; got '
-                         f'{prev.shape}')
-    union = (gt | pred).sum()
-    iou = (gt & pred).sum() / (union + 1e-8)
-    if iou >= iou_thr:
-        return None
-    fn = gt & ~pred & ~prev
-    fp = ~gt & pred & ~prev
-    positive = bool(fn.sum() > fp.sum())
-    region = fn if positive else fp
-    if not region.any():
-        return None
-    padded = np.pad(region.astype(np.uint8), 1)
-    dist = cv2.distanceTransform(padded, cv2.DIST_L2,
-                                 cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return int(y), int(x), positive
-
-
-def _bezier_closed_curve(points: np.ndarray,
-                         rad: float = 0.2,
-                         edgy: float = 0.05,
-                         num: int = 100) -> np.ndarray:
-    """Smooth closed curve through ``points`` ([n, 2] xy), as ``[m, 2]``.
-
-    Official polygon sampler (``polygon.py`` ``get_bezier_curve``): sort the
-    points by angle around their mean, close the ring, and join neighbours by
-    cubic Bezier segments whose inner control points leave each vertex along
-    a blend (weight ``arctan(edgy)/pi + 0.5``) of its incoming and outgoing
-    edge directions, at ``rad`` times the segment length.
-    """
-    centred = points - points.mean(0)
-    ring = points[np.argsort(np.arctan2(centred[:, 0], centred[:, 1]))]
-    ring = np.concatenate([ring, ring[:1]])
-    delta = np.diff(ring, axis=0)
-    ang = np.arctan2(delta[:, 1], delta[:, 0])
-    ang = np.where(ang < 0, ang + 2 * np.pi, ang)
-    prev_ang = np.roll(ang, 1)
-    p = np.arctan(edgy) / np.pi + 0.5
-    wrap = (np.abs(prev_ang - ang) > np.pi) * np.pi
-    ang = p * ang + (1 - p) * prev_ang + wrap
-    ang = np.append(ang, ang[0])
-    t = np.linspace(0, 1, num)[:, None]
-    curves = []
-    for i in range(len(ring) - 1):
-        p0, p3 = ring[i], ring[i + 1]
-        r = rad * np.linalg.norm(p3 - p0)
-        p1 = p0 + r * np.array([np.cos(ang[i]), np.sin(ang[i])])
-        p2 = p3 + r * np.array(
-            [np.cos(ang[i + 1] + np.pi),
-             np.sin(ang[i + 1] + np.pi)])
-        curves.append((1 - t)**3 * p0 + 3 * (1 - t)**2 * t * p1 + 3 *
-                      (1 - t) * t**2 * p2 + t**3 * p3)
-    return np.concatenate(curves)
-
-
-def _free_form_strokes(init_xy: np.ndarray, size: Tuple[int, int],
-                       preset: dict, rng: np.random.Generator) -> np.ndarray:
-    """Free-form brush strokes starting at ``init_xy`` ([S, 2]) -> [H, W].
-
-    Official ``mask_generators.py`` ``get_mask_by_input_strokes`` (the
-    free-form inpainting-mask generator of Yu et al.): a random walk of
-    control vertices with accelerating head speed/angle, then the whole
-    stroke is shifted by a random velocity and half of its vertices jitter;
-    lines of the brush width join the vertices, with a disk on each.
-    Numpy's ``randint`` on the float presets truncates the bounds, as here.
-    """
-    h, w = size
-    canvas = np.zeros((h, w), dtype=np.uint8)
-    d_speed, d_angle = preset['head_acc']
-    jitter = int(preset['point_move'])
-    for x0, y0 in init_xy:
-        width = int(
-            rng.integers(int(preset['brush'][0]), int(preset['brush'][1])))
-        n_vertex = int(rng.integers(*preset['vertices']))
-        angle = rng.uniform(0, 2 * np.pi)
-        speed = rng.uniform(0, preset['head_speed'])
-        xs, ys = [float(x0)], [float(y0)]
-        for _ in range(n_vertex):
-            speed = float(
-                np.clip(speed + rng.uniform(-d_speed, d_speed), 0,
-                        preset['head_speed']))
-            angle += rng.uniform(-d_angle, d_angle)
-            xs.append(xs[-1] + speed * math.sin(angle))
-            ys.append(ys[-1] + speed * math.cos(angle))
-        xs, ys = np.array(xs), np.array(ys)
-        # shift the whole stroke by a random velocity
-        v_speed = abs(rng.normal(0, preset['init_speed'] / 2))
-        v_angle = rng.uniform(0, 2 * np.pi)
-        xs += int(v_speed * math.cos(v_angle))
-        ys += int(v_speed * math.sin(v_angle))
-        moved = rng.permutation(len(xs))[:int(len(xs) * preset['move_ratio'])]
-        if jitter > 0:
-            for i in moved:
-                xs[i] += rng.integers(-jitter, jitter)
-                ys[i] += rng.integers(-jitter, jitter)
-        pts = np.round(np.stack([xs, ys], 1)).astype(np.int64)
-        pts = pts.clip(-4 * max(h, w), 4 * max(h, w)).astype(np.int32)
-        for a, b in zip(pts[:-1], pts[1:]):
-            cv2.line(canvas,
-                     tuple(map(int, a)),
-                     tuple(map(int, b)),
-                     1,
-                     thickness=max(width, 1))
-        radius = width // 2 - 1
-        if radius >= 0:
-            for c in pts:
-                cv2.circle(canvas, tuple(map(int, c)), radius, 1, -1)
-    return canvas > 0
 
 
 @TASK_UTILS.register_module()
@@ -345,6 +160,8 @@ class InteractivePromptSimulator:
         self.max_rounds = int(max_rounds)
         self.iou_thr = float(iou_thr)
         self.click_radius = int(click_radius)
+        #: the corrective-click rule (SEEM's, shared with evaluation)
+        self.rule = replace(SEEM_RULE, keep_iou=self.iou_thr)
 
     @staticmethod
     def _check_probs(probs: Dict[str, float], known: Sequence[str],
@@ -488,7 +305,7 @@ class InteractivePromptSimulator:
         # (w - 1), (h - 1) and truncated (a slight shrink towards the box's
         # top-left corner, kept for fidelity)
         pts = np.stack([cols / (bw + 1), rows / (bh + 1)], 1)
-        curve = _bezier_closed_curve(pts).clip(0, 1)
+        curve = bezier_closed_curve(pts).clip(0, 1)
         cc = (curve[:, 0] * (bw - 1)).astype(np.int64)
         rr = (curve[:, 1] * (bh - 1)).astype(np.int64)
         out = np.zeros_like(mask)
@@ -508,7 +325,7 @@ class InteractivePromptSimulator:
             num = int(rng.integers(1, min(max_strokes, area) + 1))
         rows, cols = self._pick_pixels(mask, num, rng)
         init = np.stack([cols, rows], 1).astype(np.float64)
-        return _free_form_strokes(init, mask.shape, preset, rng) & mask
+        return free_form_strokes(init, mask.shape, preset, rng) & mask
 
     @staticmethod
     def _draw_box(mask, box):
@@ -556,22 +373,20 @@ class InteractivePromptSimulator:
                 f'[K, H, W] of one size; got {[tuple(s) for s in shapes]} '
                 f'(resize predictions to the GT size first)')
         device = prev_pos.device
-        pred = _as_bool_np(pred_masks, 'pred_masks')
-        gt = _as_bool_np(gt_masks, 'gt_masks')
-        pos = _as_bool_np(prev_pos, 'prev_pos').copy()
-        neg = _as_bool_np(prev_neg, 'prev_neg').copy()
+        gt = as_bool_tensor(gt_masks, 'gt_masks', device)
+        pred = as_bool_tensor(pred_masks, 'pred_masks', device)
+        pos = as_bool_tensor(prev_pos, 'prev_pos', device).clone()
+        neg = as_bool_tensor(prev_neg, 'prev_neg', device).clone()
         prev = pos | neg
         fp = ~gt & pred & ~prev
         if prev_fp is not None:
-            fp |= _as_bool_np(prev_fp, 'prev_fp')
-        size = gt.shape[1:]
-        for k in range(len(gt)):
-            click = corrective_click(pred[k], gt[k], prev[k], self.iou_thr)
-            if click is None:
-                continue
-            y, x, positive = click
+            fp |= as_bool_tensor(prev_fp, 'prev_fp', device)
+        proposal = next_clicks(gt, pred, prev, self.rule)
+        r = self.click_radius
+        # official: no click once IoU >= iou_thr; here also none when the
+        # chosen error region is empty (official would click pixel (0, 0))
+        for k in np.flatnonzero(proposal.needs_click & proposal.on_error):
+            y, x, positive = proposal.clicks[k]
             target = pos if positive else neg
-            target[k] |= click_mask(y, x, size, self.click_radius, 'square')
-        return dict(pos_masks=torch.from_numpy(pos).to(device),
-                    neg_masks=torch.from_numpy(neg).to(device),
-                    false_positive_mask=torch.from_numpy(fp).to(device))
+            target[k, max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1] = True
+        return dict(pos_masks=pos, neg_masks=neg, false_positive_mask=fp)

@@ -172,8 +172,53 @@ def test_no_click_when_iou_high_or_nothing_left():
     assert corrective_click(torch.zeros_like(gt), torch.zeros_like(gt)) is None
     with pytest.raises(TypeError, match='sigmoid'):
         corrective_click(pred.float(), gt)
-    with pytest.raises(ValueError, match='same size'):
+    with pytest.raises(ValueError, match='one size'):
         corrective_click(pred[:10], gt)
+
+
+def _box(y0, y1, x0, x1, shape=(20, 20)):
+    m = torch.zeros(shape, dtype=torch.bool)
+    m[y0:y1 + 1, x0:x1 + 1] = True
+    return m
+
+
+def test_training_clicks_use_kornias_approximate_transform():
+    """Issue 11: official training places clicks with kornia 0.7.0's
+    approximate DT (the rule SEEM's evaluation uses too); the old simulator
+    used OpenCV's exact one. On this 8x18 box the exact DT is flat over
+    cols 4..15 (first maximum (5, 4)); the approximate one peaks at
+    (5, 5)."""
+    gt = _box(2, 9, 1, 18)
+    assert corrective_click(torch.zeros_like(gt), gt) == (5, 5, True)
+
+
+def test_known_click_sequence_over_two_rounds():
+    gt = _box(2, 9, 1, 18)[None]
+    # round 2 prediction: misses rows 8..9 (36 px FN strip), adds a 5x5 FP
+    # block (25 px): the larger FN area wins, at the strip's first
+    # non-corner pixel (8, 2)
+    pred2 = (_box(2, 7, 1, 18) | _box(13, 17, 7, 11))[None]
+    sim = InteractivePromptSimulator()
+    empty = torch.zeros_like(gt)
+    out = sim.next_click(empty, gt, empty, empty)
+    assert torch.equal(out['pos_masks'][0], _box(4, 6, 4, 6))
+    out = sim.next_click(pred2, gt, out['pos_masks'], out['neg_masks'],
+                         out['false_positive_mask'])
+    assert torch.equal(out['pos_masks'][0],
+                       _box(4, 6, 4, 6) | _box(7, 9, 1, 3))
+    assert not out['neg_masks'].any()
+    assert torch.equal(out['false_positive_mask'][0], _box(13, 17, 7, 11))
+
+
+def test_no_click_at_exact_iou_0_925():
+    """Official IoU is float32 (37 / 40 = float32(0.925), not < 0.925):
+    no click; the old float64 37 / (40 + 1e-8) < 0.925 clicked."""
+    gt = _box(0, 3, 0, 9, (6, 12))
+    pred = gt.clone()
+    pred[3, 7:] = False
+    assert corrective_click(pred, gt) is None
+    pred[3, 6] = False  # 36 / 40
+    assert corrective_click(pred, gt) is not None
 
 
 def test_next_click_updates_pos_neg_and_fp():

@@ -2,7 +2,8 @@
 
 SEEM-specific, not in mmdet/mmseg: OpenMMLab has no click benchmark. This
 module plays the user of :func:`mmseem.evaluation.functional.
-run_interactive_session` against a SEEM model: the image features are
+run_interactive_session` against a SEEM model (evaluation code: it only
+calls the model's public ``predict_prompts``): the image features are
 computed once (``model.extract_feat``), then every click round only runs the
 decoder through ``model.predict_prompts`` with
 
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from mmseem.evaluation.functional.click_protocols import (
-    PROTOCOLS, run_interactive_session)
+    PROB_THR, PROTOCOLS, run_interactive_session)
 from mmseem.structures.visual_prompts import VisualPrompts
 
 __all__ = ['run_interactive_evaluation', 'gt_object_masks',
@@ -120,9 +121,14 @@ def _work_sample(data_sample):
 
 
 def _make_predict_fn(model, feats: Dict, data_sample, size,
-                     click_radius: int) -> Callable:
-    """``predict_fn(clicks_so_far, prev_masks) -> bool [N, H, W]`` that
-    queries ``model.predict_prompts`` with the clicks and SEEM's memory."""
+                     click_radius: int, prob_thr: Optional[float]) -> Callable:
+    """``predict_fn(clicks_so_far, prev_masks) -> masks`` [N, H, W] that
+    queries ``model.predict_prompts`` with the clicks and SEEM's memory.
+
+    With ``prob_thr`` None the masks are the model's own (``logits >
+    test_cfg.mask_threshold``, SEEM's protocol); with a ``prob_thr`` they
+    are ``sigmoid(mask_logits) > prob_thr`` (the standard protocol's 0.49),
+    or the model's masks when it returns no ``mask_logits``."""
     state = dict(prev_mask=None)
     h, w = size
 
@@ -144,17 +150,21 @@ def _make_predict_fn(model, feats: Dict, data_sample, size,
         sample = model.predict_prompts(feats, [sample])[0]
         res = sample.pred_instances
         state['prev_mask'] = res.get('prev_mask', None)
-        masks = res.masks
+        masks, logits = res.masks, res.get('mask_logits', None)
         if tuple(masks.shape[-2:]) != (h, w):
             # GT loaded at another size than ori_shape (e.g. annotations
             # loaded before Resize): bring the logits to the GT grid
-            logits = res.get('mask_logits', None)
             src = masks.float() if logits is None else logits.float()
             src = F.interpolate(
                 src[None], size=(h, w), mode='bilinear',
                 align_corners=False)[0]
-            masks = src > (0.5 if logits is None else
-                           model.test_cfg.get('mask_threshold', 0.0))
+            if logits is None:
+                masks = src > 0.5
+            else:
+                masks = src > model.test_cfg.get('mask_threshold', 0.0)
+                logits = src
+        if prob_thr is not None and logits is not None:
+            masks = logits.float().sigmoid() > prob_thr
         return masks
 
     return predict_fn
@@ -170,7 +180,8 @@ def run_interactive_evaluation(model,
                                group_size: Optional[int] = None,
                                click_radius: int = 1,
                                ignore_mask=None,
-                               iou_key: str = 'interactive_ious'):
+                               iou_key: str = 'interactive_ious',
+                               stop_iou: Optional[float] = None):
     """Simulate a click session on one image and store IoU per click.
 
     Args:
@@ -197,6 +208,14 @@ def run_interactive_evaluation(model,
             ``'ignored_instances'`` to take :func:`ignored_region` of the
             sample (nothing is excluded when it has none).
         iou_key (str): where to store the IoUs.
+        stop_iou (float, optional): standard protocol only: stop an object
+            once its IoU is ``>= stop_iou``. Default None: click on to
+            ``max_clicks`` as RITM / SimpleClick do for mIoU@k (NoC does not
+            change; a stopped session's mIoU@k would carry IoUs forward).
+
+    Masks: SEEM's protocol uses the model's masks (``logits >
+    test_cfg.mask_threshold``, 0 = ``sigmoid > 0.5``); the standard protocol
+    thresholds ``sigmoid(mask_logits) > 0.49`` as RITM / SimpleClick do.
 
     Returns:
         The data sample, with ``iou_key`` = float32 [num_objects,
@@ -248,11 +267,12 @@ def run_interactive_evaluation(model,
     num_clicks: List[np.ndarray] = []
     for start in range(0, len(gt), group_size):
         group = gt[start:start + group_size]
-        predict_fn = _make_predict_fn(model, single, data_sample, size,
-                                      click_radius)
+        predict_fn = _make_predict_fn(
+            model, single, data_sample, size, click_radius,
+            PROB_THR['standard'] if protocol == 'standard' else None)
         out = run_interactive_session(
             predict_fn, group, protocol=protocol, max_clicks=max_clicks,
-            ignore_mask=ignore_mask)
+            ignore_mask=ignore_mask, stop_iou=stop_iou)
         ious.append(out['ious'])
         num_clicks.append(out['num_clicks'])
     data_sample.set_field(

@@ -6,14 +6,14 @@
 # Same data, loss and schedule shape as seem_small_8xb2-2k_synthetic.py
 # (configs/_base_/seem_synthetic_training.py, _base_/schedules/
 # synthetic_cpu.py); what differs: the model, lr 3e-4, 1000 iterations,
-# validation / checkpoints every 250.
+# validation / checkpoints every 250, 2 corrective rounds.
 _base_ = [
     './seem_tiny_synthetic-panoptic.py',
     '../_base_/schedules/synthetic_cpu.py',
     '../_base_/seem_synthetic_training.py',
 ]
 model = dict(
-    train_cfg=dict(criterion={{_base_.seem_criterion}}),
+    train_cfg=dict(criterion={{_base_.seem_criterion_tiny}}),
     test_cfg=dict(vocabulary={{_base_.seem_vocabulary}}))
 train_dataloader = {{_base_.seem_train_dataloader}}
 # merged into the evaluation config's timer / logger / visualization hooks

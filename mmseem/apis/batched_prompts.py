@@ -169,15 +169,18 @@ class BatchedPromptRunner:
     sample: object
     max_joint_tokens: int = 4096
     _repeated: Dict[int, Dict] = field(default_factory=dict, repr=False)
+    # per object, its session's random stream (as SEEMPredictor: a new
+    # object set starts one, rounds with memory continue it)
+    _streams: List = field(default_factory=list, repr=False)
 
     def _prepare(self) -> None:
         # the decoder's prepared features of the image, kept in ``feats``
         # as SEEM.predict_prompts keeps them
         if self.feats.get('prepared') is None:
-            with torch.no_grad():
-                self.feats['prepared'] = \
-                    self.model.predictor.prepare_features(
-                        self.feats['multi_scale_features'])
+            from mmseem.models.heads.features import ImageFeatures
+            with torch.no_grad():  # a prepared copy; feats stay unchanged
+                self.feats = self.model.sem_seg_head.prepare(
+                    ImageFeatures.of(self.feats))
 
     def _features(self, n: int) -> Dict:
         if n not in self._repeated:
@@ -225,17 +228,24 @@ class BatchedPromptRunner:
         step = n if batch_size is None else int(batch_size)
         if step < 1:
             raise ValueError(f'batch_size must be >= 1; got {batch_size}')
+        if prev_masks is None or len(self._streams) != n:
+            device = self.feats['mask_features'].device
+            self._streams = [
+                self.model._generator(device) for _ in range(n)
+            ]
         return InstanceData.cat([
             self.run(singles[i:i + step],
                      None if prev_masks is None else prev_masks[i:i + step],
-                     mode) for i in range(0, n, step)
+                     mode, self._streams[i:i + step])
+            for i in range(0, n, step)
         ])
 
     @torch.no_grad()
     def run(self,
             prompts: Sequence[VisualPrompts],
             prev_masks: Optional[Sequence[Optional[Tensor]]] = None,
-            mode: str = 'auto') -> InstanceData:
+            mode: str = 'auto',
+            streams: Optional[Sequence] = None) -> InstanceData:
         """One decoder call for ``len(prompts)`` single-prompt sets.
 
         Args:
@@ -244,6 +254,8 @@ class BatchedPromptRunner:
                 [1, h, w] (memory prompts), all given or all None.
             mode (str): ``'joint'``, ``'batch'`` (module doc) or ``'auto'``
                 (joint without memory and up to ``max_joint_tokens``).
+            streams: per prompt its random stream (default: a fresh one
+                seeded with ``test_cfg.seed``, as a first round).
 
         Returns:
             InstanceData: the ``pred_instances`` of
@@ -270,12 +282,17 @@ class BatchedPromptRunner:
         model, feats1 = self.model, self.feats
         samples = self._samples(prompts, prev_masks)
         self._prepare()
-        masks = model._visual_prompt_masks(samples, feats1)
+        from mmseem.models.heads.features import ImageFeatures
+        from mmseem.models.heads.sample_prompts import visual_prompt_masks
+        feats1 = self.feats
+        masks = visual_prompt_masks(samples, ImageFeatures.of(feats1))
         head, device = model.sem_seg_head, feats1['mask_features'].device
         tokens, index = [], []
-        for pos, neg in zip(masks['spatial_query_pos_mask'],
-                            masks['spatial_query_neg_mask']):
-            gen = model._generator(device)  # as in a single round
+        for k, (pos, neg) in enumerate(
+                zip(masks.spatial_pos_masks, masks.spatial_neg_masks)):
+            # the object's own stream, as in its single rounds
+            gen = streams[k] if streams is not None else \
+                model._generator(device)
             tokens.append(head.decode(
                 feats1['mask_features'], None, 'refimg',
                 dict(spatial_query_pos_mask=[pos],

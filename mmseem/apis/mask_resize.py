@@ -1,8 +1,9 @@
 """Boolean masks at the original image size without full-size float logits.
 
-SEEM's post-processing (``SEEM._rescale``) resizes mask logits from the
-model's resolution ``(h, w)`` to the original image ``(H, W)`` with bilinear
-interpolation (``align_corners=False``) and thresholds them. Done at once
+SEEM's post-processing (``seem_postprocess.rescale_masks``) resizes mask
+logits from the model's resolution ``(h, w)`` to the original image
+``(H, W)`` with bilinear interpolation (``align_corners=False``) and
+thresholds them. Done at once
 this holds ``P x H x W`` float32 logits (4 bytes a pixel a prompt: 0.4 GB
 for one prompt on a 10000 x 10000 photo, twice that with the copy the API
 returned). :func:`resize_threshold` computes the same masks in bands of

@@ -36,16 +36,14 @@ from mmengine.config import Config
 
 from mmseem.structures import VisualPrompts
 from .image_io import ImageLike, load_image
-from .input_checks import check_prompt_args, check_text
+from .input_checks import check_text
 from .mask_resize import resize_threshold
 from .model_init import init_model
 from .pipeline import build_inference_pipeline
+from .predictor_inputs import (check_ref_prompts, collect_prompt_args,
+                               merge_ready_prompts)
 
 __all__ = ['SEEMPredictor']
-
-# keyword arguments forwarded to VisualPrompts.build
-_PROMPT_OPTIONS = ('radius', 'click_shape', 'thickness', 'clip',
-                   'resize_masks', 'allow_negative_only')
 
 
 class SEEMPredictor:
@@ -123,14 +121,20 @@ class SEEMPredictor:
     def reset_image(self) -> None:
         """Forget the image, its features and the memory."""
         self._feats = None
+        self._generator = None
         self._inputs = None
         self._sample = None
         self._original_size = None
         self.reset()
 
     def reset(self) -> None:
-        """Forget the previous round's masks (the memory prompts)."""
+        """Start a new object set: forget the previous round's masks (the
+        memory prompts) and restart the session's random stream (seeded
+        once per session; rounds with memory continue it)."""
         self._prev_mask = None
+        if getattr(self, '_feats', None) is not None and \
+                hasattr(self.model, 'session_generator'):
+            self._generator = self.model.session_generator(self.device)
 
     def _require_image(self) -> None:
         if self._feats is None:
@@ -161,7 +165,10 @@ class SEEMPredictor:
         """
         inputs, sample, size = self._prepare(image, image_format)
         self.reset_image()
-        self._feats = self.model.extract_feat(inputs)
+        self._feats = self.model.extract_feat(inputs, prepare=True)
+        # one random stream per image session, seeded once (official)
+        self._generator = self.model.session_generator(inputs.device) \
+            if hasattr(self.model, 'session_generator') else None
         self._inputs = inputs
         self._sample = sample
         self._original_size = tuple(int(v) for v in size)
@@ -267,33 +274,14 @@ class SEEMPredictor:
             module docstring for the memory).
         """
         self._require_image()
-        unknown = set(prompt_options) - set(_PROMPT_OPTIONS)
-        if unknown:
-            raise TypeError(f'unknown prompt options {sorted(unknown)}; '
-                            f'valid: {list(_PROMPT_OPTIONS)}')
-        given = dict(points=points, point_labels=point_labels, boxes=boxes,
-                     scribbles=scribbles, polygons=polygons, masks=masks)
-        given = {k: v for k, v in given.items() if v is not None}
-        check_prompt_args(given)
+        given = collect_prompt_args(
+            prompt_options, points=points, point_labels=point_labels,
+            boxes=boxes, scribbles=scribbles, polygons=polygons, masks=masks)
         text = check_text(text, 'text')
         vp = None
         if given:
             vp = self.build_prompts(**given, **prompt_options)
-        if prompts is not None:
-            if not isinstance(prompts, VisualPrompts):
-                raise TypeError('prompts must be a VisualPrompts; got '
-                                f'{type(prompts).__name__}')
-            if tuple(prompts.image_size) != self._original_size:
-                raise ValueError(
-                    f'prompts are for an image of size {prompts.image_size} '
-                    f'but the image set has size {self._original_size}; '
-                    f'use prompts.rescale(...) or build them on this image')
-            vp = prompts if vp is None else vp.merge(prompts)
-        if vp is None:
-            raise ValueError(
-                'no visual prompt given: pass points/boxes/scribbles/'
-                'polygons/masks (or prompts=VisualPrompts); for text only '
-                'use predictor.predict_text(text)')
+        vp = merge_ready_prompts(vp, prompts, self._original_size)
         sample = self._new_sample(full_size=False)
         sample.visual_prompts = vp
         if text is not None:
@@ -301,7 +289,9 @@ class SEEMPredictor:
         prev = self._prev_mask
         if use_memory and prev is not None and len(prev) == len(vp):
             sample.prev_mask = prev
-        res = self.model.predict_prompts(self._feats, [sample])[0]
+        res = self.model.predict_prompts(
+            self._feats, [sample], **({} if self._generator is None else
+                                       dict(generator=self._generator)))[0]
         res = res.pred_instances
         self._prev_mask = res.prev_mask
         return self._to_output(res)
@@ -347,18 +337,7 @@ class SEEMPredictor:
         self._require_image()
         ref_inputs, ref_sample, ref_size = self._prepare(
             ref_image, image_format)
-        if isinstance(ref_prompts, dict):
-            check_prompt_args(ref_prompts)
-            ref_prompts = VisualPrompts.build(ref_size, **ref_prompts)
-        elif not isinstance(ref_prompts, VisualPrompts):
-            raise TypeError('ref_prompts must be a VisualPrompts or a dict '
-                            'of VisualPrompts.build arguments; got '
-                            f'{type(ref_prompts).__name__}')
-        if tuple(ref_prompts.image_size) != tuple(ref_size):
-            raise ValueError(
-                f'ref_prompts are for an image of size '
-                f'{ref_prompts.image_size} but ref_image has size '
-                f'{tuple(ref_size)}; give them in ref_image pixels')
+        ref_prompts = check_ref_prompts(ref_prompts, ref_size)
         h, w = ref_sample.metainfo['img_shape'][:2]
         scaled = ref_prompts.rescale((w / ref_size[1], h / ref_size[0]),
                                      new_size=(h, w))

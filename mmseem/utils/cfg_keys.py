@@ -28,7 +28,7 @@ class UnknownKeyError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ''
 
 # read by SEEM (segmentors/seem.py) and its interactive evaluation
-# (segmentors/interactive_session.py)
+# (segmentors/image_session.py)
 SEEM_TEST_CFG_KEYS = (
     'task',  # default task: panoptic | semantic | instance | referring | ...
     'semantic_on', 'instance_on', 'panoptic_on',  # outputs of 'panoptic'
@@ -39,6 +39,7 @@ SEEM_TEST_CFG_KEYS = (
     'vocabulary',  # dict(thing_classes=..., stuff_classes=...)
     'ignore_regions',  # interactive evaluation: 'ignored_instances'
     'interactive_protocol', 'max_clicks',  # interactive evaluation
+    'stop_iou',  # standard protocol: stop an object at this IoU (None: never)
 )
 # SEEM pops ``criterion`` (the SEEMLoss config); nothing else is read
 SEEM_TRAIN_CFG_KEYS = ('criterion', )

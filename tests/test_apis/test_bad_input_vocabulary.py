@@ -93,9 +93,7 @@ def test_dataset_meta_is_parsed_too(tiny_cfg):
 
 
 def test_loss_class_names_use_the_same_rule():
-    from mmseem.models.losses.seem_loss import SEEMLoss
-    assert SEEMLoss._resolve_names(dict(thing_classes='dog')) == (['dog'],
-                                                                  [])
+    from mmseem.models.losses.seem_targets import resolve_class_names
+    assert resolve_class_names(dict(thing_classes='dog')) == (['dog'], [])
     with pytest.raises(KeyError, match='stuf_classes'):
-        SEEMLoss._resolve_names(dict(thing_classes=['a'],
-                                     stuf_classes=['b']))
+        resolve_class_names(dict(thing_classes=['a'], stuf_classes=['b']))

@@ -60,9 +60,9 @@ def test_memory_passed_from_round_two(predictor, tiny_model):
     seen = []
     real = tiny_model.predict_prompts
 
-    def spy(feats, samples):
+    def spy(feats, samples, **kwargs):  # kwargs: the session's generator
         seen.append(samples[0].get('prev_mask'))
-        return real(feats, samples)
+        return real(feats, samples, **kwargs)
 
     with mock.patch.object(tiny_model, 'predict_prompts', side_effect=spy):
         r1 = predictor.predict(points=[[[30., 20.]]], point_labels=[[1]])

@@ -44,11 +44,11 @@ def test_rounds_accumulate_with_memory(engine, session, demo_model):
     seen = []
     real = demo_model.predict_prompts
 
-    def spy(feats, samples):
+    def spy(feats, samples, **kwargs):  # kwargs: the session's generator
         vp = samples[0].visual_prompts
         seen.append((int(vp.pos_masks.sum()), int(vp.neg_masks.sum()),
                      samples[0].get('prev_mask') is not None))
-        return real(feats, samples)
+        return real(feats, samples, **kwargs)
 
     with mock.patch.object(demo_model, 'predict_prompts', side_effect=spy):
         r1 = engine.click(session, 30, 20)
@@ -64,9 +64,9 @@ def test_undo_replays_exactly_and_reset(engine, session, demo_model):
     memories = []
     real = demo_model.predict_prompts
 
-    def spy(feats, samples):
+    def spy(feats, samples, **kwargs):  # kwargs: the session's generator
         memories.append(samples[0].get('prev_mask'))
-        return real(feats, samples)
+        return real(feats, samples, **kwargs)
 
     with mock.patch.object(demo_model, 'predict_prompts', side_effect=spy):
         r1 = engine.click(session, 30, 20)

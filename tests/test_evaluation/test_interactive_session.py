@@ -211,3 +211,16 @@ def test_gt_at_img_shape_and_empty_objects(tiny_model):
     sample.gt_instances = empty
     sample = run_interactive_evaluation(model, feats, sample, max_clicks=2)
     assert sample.interactive_ious.shape == (0, 2)
+
+
+@pytest.mark.parametrize('stop_iou,calls', [(None, 6), (0.95, 2)])
+def test_evaluate_clicks_reads_stop_iou_from_test_cfg(stop_iou, calls):
+    """``model.test_cfg.stop_iou`` reaches the standard protocol through the
+    segmentor's ``interactive_eval`` path (None: click on to max_clicks)."""
+    from mmseem.models.segmentors.image_session import evaluate_clicks
+    model = FakeSEEM(_gt(2))
+    model.test_cfg = dict(mask_threshold=0.0, interactive_protocol='standard',
+                          max_clicks=3, stop_iou=stop_iou)
+    sample, = evaluate_clicks(model, _feats(), [_sample(2)])
+    np.testing.assert_allclose(sample.interactive_ious, 1.0)
+    assert len(model.calls) == calls

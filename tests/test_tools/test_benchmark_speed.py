@@ -378,3 +378,71 @@ def test_bad_train_video_arguments(bench, argv, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(argv)
     assert 'error' in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# package layout, interleaved timing, official reference rows
+# ---------------------------------------------------------------------------
+def test_cli_reexports_the_speed_package(bench):
+    import speed
+    for name in ('main', 'parse_args', 'bench_seem', 'bench_train',
+                 'bench_video', 'format_table', 'measure_interleaved',
+                 'reference_rows', 'synthetic_scene'):
+        assert getattr(bench, name) is getattr(speed, name)
+
+
+def test_measure_interleaved_alternates_the_calls(bench):
+    calls = []
+
+    class NoMem:
+        def start(self):
+            pass
+
+        def stop(self):
+            return 1.5
+
+    res = bench.measure_interleaved(
+        [lambda: calls.append('a'), lambda: calls.append('b')], 'cpu', 1, 3,
+        NoMem(), ['a', 'b'])
+    assert calls == ['a', 'b'] * 4  # 1 warm-up + 3 timed rounds, in turn
+    assert len(res) == 2
+    for r in res:
+        assert len(r['times_ms']) == 3 and r['peak_mem_mib'] == 1.5
+        assert r['min_ms'] <= r['median_ms']
+
+
+def test_official_reference_rows(bench):
+    rows = bench.reference_rows([bench.DEFAULT_SEEM_CONFIG], 'cpu',
+                                [512, 1024], 2)
+    assert [r['official_figure'] for r in rows] == [
+        f for _, f in bench.OFFICIAL_REFERENCE]
+    assert all(r['size'] == 512 and 'not re-run' in r['measurement']
+               for r in rows)
+    table = bench.format_table(rows)
+    assert '467-489 s' in table and '2.72-3.11 s' in table
+    # only where they compare: default config, CPU, 512 px, 2 threads
+    assert bench.reference_rows([bench.DEFAULT_SEEM_CONFIG], 'cpu', [512],
+                                1) == []
+    assert bench.reference_rows([TINY_SEEM], 'cpu', [512], 2) == []
+    assert bench.reference_rows([bench.DEFAULT_SEEM_CONFIG], 'cpu', [1024],
+                                2) == []
+
+
+@pytest.mark.parametrize('indexed', [True, False])
+def test_timed_frames_iterated_or_indexed(bench, indexed):
+    """Frame t is timed from its hand-out to the next request, whether the
+    consumer (propagate_video) indexes or iterates; memory starts at
+    mem_from."""
+    events = []
+
+    class Mem:
+        def start(self):
+            events.append('start')
+
+    timed = bench.TimedFrames(['f0', 'f1', 'f2'], 'cpu', Mem(), 1)
+    got = [timed[i] for i in range(len(timed))] if indexed else list(timed)
+    timed.finish()
+    assert got == ['f0', 'f1', 'f2'] and len(timed.times_ms) == 3
+    assert events == ['start'] and all(t >= 0 for t in timed.times_ms)
+    timed.finish()  # idempotent
+    assert len(timed.times_ms) == 3

@@ -51,7 +51,7 @@ def _decoder_reference(model, feats, pos, neg, seed, prev=None):
     with torch.no_grad():
         out = model.sem_seg_head.decode(feats['mask_features'],
                                         feats['multi_scale_features'],
-                                        'spatial', extra, gen)
+                                        'interactive', extra, gen)
     return out['prev_mask']
 
 

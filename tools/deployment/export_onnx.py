@@ -149,7 +149,7 @@ class SEEMClickGraph(nn.Module):
         with mock.patch.object(seem_decoder, 'assign_memories',
                                _one_prompt_memories):
             out = self.model.sem_seg_head.decode(
-                mask_features, None, 'spatial', extra, prepared=prepared)
+                mask_features, None, 'interactive', extra, prepared=prepared)
         masks, index = dec.select_spatial_masks(out)
         caption = torch.gather(
             out['pred_stexts'], 1,

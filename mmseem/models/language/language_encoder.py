@@ -16,6 +16,8 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
 from mmseem.registry import MODELS, TASK_UTILS
+from .embedding_cache import EmbeddingDiskCache, weights_digest
+from .prefix_encoding import encode_eot_prefix_shared, group_by_template
 from .prompt_templates import (PROMPT_TEMPLATES, prompt_all_templates,
                                prompt_random_template)
 from .tokenizer import CLIPTextTokenizer, check_texts
@@ -70,6 +72,16 @@ class LanguageEncoder(BaseModule):
     (same storage and in-place version counter, so optimizer steps and
     ``load_state_dict`` invalidate it) and the module is in eval mode;
     ``train()`` clears it. It is a plain dict, never in the state dict.
+    Vocabularies of at least ``disk_cache_min_prompts`` prompts are also
+    kept on disk (:class:`EmbeddingDiskCache`, keyed by a hash of this
+    module's weights, the class list and the templates), so that another
+    process with the same weights and vocabulary reads them back.
+
+    With a causal text transformer the template ensemble is computed with
+    shared template prefixes (:func:`encode_eot_prefix_shared`: each
+    template's tokens before the class name once, then only the tokens up
+    to each prompt's end token), equal to the plain 77-token pass up to
+    float noise.
 
     Args:
         lang_encoder (dict): Config of the text transformer.
@@ -82,6 +94,12 @@ class LanguageEncoder(BaseModule):
         prompt_templates (Sequence[str]): Templates with one ``{}``.
         max_batch (int): Texts per forward pass when encoding a vocabulary.
         cache_size (int): Vocabularies kept in the class-embedding cache.
+        disk_cache (str | bool): Folder of the on-disk cache; True: the
+            default (``$MMSEEM_CACHE_DIR/class_embeddings``, else
+            ``~/.cache/mmseem/class_embeddings``); False: none.
+        disk_cache_min_prompts (int): Only vocabularies of at least this
+            many prompts (classes x templates) go to disk; smaller ones take
+            less time to compute than hashing the weights.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -101,6 +119,8 @@ class LanguageEncoder(BaseModule):
                  prompt_templates: Sequence[str] = PROMPT_TEMPLATES,
                  max_batch: int = 256,
                  cache_size: int = 8,
+                 disk_cache: Union[str, bool] = True,
+                 disk_cache_min_prompts: int = 2000,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.lang_encoder = MODELS.build(lang_encoder)
@@ -122,6 +142,10 @@ class LanguageEncoder(BaseModule):
         self.text_embeddings: Dict[str, Tensor] = {}
         self._cache: 'OrderedDict[tuple, Tuple[tuple, Tensor]]' = \
             OrderedDict()
+        self.disk_cache = None if disk_cache is False else \
+            EmbeddingDiskCache(None if disk_cache is True else disk_cache)
+        self.disk_cache_min_prompts = disk_cache_min_prompts
+        self._digest: Optional[Tuple[tuple, str]] = None
 
     # ------------------------------------------------------------------ #
     # tokenisation and text encoding
@@ -293,10 +317,33 @@ class LanguageEncoder(BaseModule):
         self.text_embeddings[name] = emb
         return emb
 
+    def _weights_digest(self) -> str:
+        """SHA-256 of the weights, recomputed only when they changed."""
+        version = self._weights_version()
+        if self._digest is None or self._digest[0] != version:
+            self._digest = (version, weights_digest(self))
+        return self._digest[1]
+
     @torch.no_grad()
     def _ensemble_embeddings(self, names: List[str], prompt: bool) -> Tensor:
         """Mean of normalised template embeddings per class, renormalised
-        (no epsilon, as SEEM)."""
+        (no epsilon, as SEEM); read from / written to the disk cache for
+        large vocabularies."""
+        templates = self.prompt_templates if prompt else ('{}', )
+        disk, key = self.disk_cache, None
+        if disk is not None and \
+                len(names) * len(templates) >= self.disk_cache_min_prompts:
+            key = disk.key(self._weights_digest(), names, templates, prompt,
+                           self.lang_proj.dtype)
+            emb = disk.load(key, len(names))
+            if emb is not None:
+                return emb.to(self.lang_proj.device, self.lang_proj.dtype)
+        emb = self._compute_ensemble(names, prompt)
+        if key is not None:
+            disk.save(key, emb)
+        return emb
+
+    def _compute_ensemble(self, names: List[str], prompt: bool) -> Tensor:
         if prompt:
             texts = [
                 p for n in names
@@ -305,7 +352,14 @@ class LanguageEncoder(BaseModule):
         else:
             texts = list(names)
         num_templates = len(texts) // len(names)
-        emb = self._encode_batched(texts)
+        if getattr(self.lang_encoder, 'autoregressive', False):
+            tokens = self.tokenize(texts)
+            groups = group_by_template(len(names), num_templates)
+            x = encode_eot_prefix_shared(self.lang_encoder,
+                                         tokens['input_ids'], groups)
+            emb = _l2_normalize(x @ self.lang_proj)
+        else:
+            emb = self._encode_batched(texts)
         emb = emb.view(len(names), num_templates, -1).mean(dim=1)
         return emb / emb.norm(dim=-1, keepdim=True)
 

@@ -1,23 +1,10 @@
-"""SEEM training criterion: targets, prompt-simulation rounds, matching and
-losses of the generic, grounding and spatial (visual-prompt) tasks.
+"""SEEM training criterion: loss terms from decoder outputs and targets.
 
-SEEM-specific, not in mmdet/mmseg (official ``GeneralizedSEEM.forward_seg``
-+ ``prepare_targets`` + ``SetCriterion``). One training step:
-
-1. *Targets* from mmdet data samples: panoptic GT (``gt_instances`` things +
-   ``gt_sem_seg`` stuff, mmdet's ``preprocess_panoptic_gt``), referring
-   sentences (``gt_texts`` + ``gt_text_inds`` from
-   :class:`mmseem.datasets.transforms.SampleReferringTexts`; without them the
-   grounding task falls back to prompted class names, official "class" mode)
-   and simulated visual prompts
-   (:class:`~mmseem.models.task_modules.InteractivePromptSimulator`).
-2. *Corrective rounds*: ``randint(0, max_rounds)`` decoder passes without
-   gradient (``task='spatial'``), each followed by one corrective click per
-   prompt; the last round's masks become memory prompts (``prev_mask``).
-3. *Final pass* with gradient on all prompts at once (object + grounding +
-   spatial queries).
-4. *Losses* on every prediction set (deep supervision: the last layer and
-   each ``aux_outputs`` entry, matched separately):
+SEEM-specific, not in mmdet/mmseg (official ``SetCriterion``). The head
+(:meth:`SEEMHead.loss`) builds the targets (:mod:`.seem_targets`), runs the
+corrective prompt rounds and the final pass, and calls
+:meth:`SEEMLoss.loss_by_feat`, which matches every prediction set (the last
+and each ``aux_outputs`` entry, separately) and computes:
 
    ========== ================================== ====== ===== =====
    task       class term                          CE     BCE   dice
@@ -44,19 +31,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmcv.ops import point_sample
-from mmdet.models.utils import (get_uncertain_point_coords_with_randomness,
-                                preprocess_panoptic_gt)
-from mmdet.structures.mask import BitmapMasks
+from mmdet.models.utils import get_uncertain_point_coords_with_randomness
 from mmdet.utils import reduce_mean
 from mmengine.dist import get_rank
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pad_sequence
 
-from mmseem.registry import DATASETS, MODELS, TASK_UTILS
-from mmseem.utils.vocabulary import parse_vocabulary
-from ..language.prompt_templates import prompt_random_template
+from mmseem.registry import MODELS, TASK_UTILS
+from ..heads.decoder_outputs import grounding_similarity
+from .seem_targets import SEEMTargets, resolve_class_names
 
 __all__ = ['SEEMLoss']
 
@@ -102,9 +86,9 @@ class SEEMLoss(nn.Module):
         deep_supervision (bool): losses on ``aux_outputs`` too.
         seed (int, optional): base seed; the prompt simulation, prompt
             templates and decoder sampling of iteration ``i`` use
-            ``(seed, i)`` (and the distributed rank), and :meth:`step_seed` seeds everything else of the
-            step (mmdet's point sampling, drop path), so a resumed run
-            repeats an uninterrupted one. None draws the base seed once, at
+            ``(seed, i)`` (and the distributed rank), and :meth:`step_seed`
+            seeds everything else of the step (mmdet's point sampling, drop
+            path), so a resumed run repeats an uninterrupted one. None draws the base seed once, at
             construction, from torch's global RNG (which mmengine's
             ``randomness.seed`` fixes).
         check_finite (bool): raise ``FloatingPointError`` naming the term
@@ -183,7 +167,7 @@ class SEEMLoss(nn.Module):
             class_=float(grounding_class_weight))
         self.max_grounding = int(max_grounding)
         self.class_fallback = class_fallback
-        self.class_names = self._resolve_names(class_names)
+        self.class_names = resolve_class_names(class_names)
         self.deep_supervision = deep_supervision
         if seed is None:
             seed = int(torch.randint(0, 2**31 - 1, (1, )).item())
@@ -194,27 +178,16 @@ class SEEMLoss(nn.Module):
     # ------------------------------------------------------------------
     # setup helpers
     # ------------------------------------------------------------------
-    @staticmethod
-    def _resolve_names(class_names) -> Optional[Tuple[List[str], List[str]]]:
-        if class_names is None:
-            return None
-        if isinstance(class_names, str):
-            cls = DATASETS.get(class_names)
-            if cls is None or not hasattr(cls, 'METAINFO'):
-                raise ValueError(
-                    f'class_names={class_names!r}: no registered dataset with '
-                    "a METAINFO; give dict(thing_classes=[...], "
-                    'stuff_classes=[...]) instead')
-            class_names = cls.METAINFO
-        if not isinstance(class_names, dict):
-            raise TypeError('class_names must be a dict with thing_classes / '
-                            'stuff_classes, or a dataset name')
-        return parse_vocabulary(class_names, what='class_names').as_lists()
-
-    def _vocabulary(self, model) -> Tuple[List[str], List[str]]:
+    def vocabulary(self, model_vocabulary: Optional[Tuple[List[str],
+                                                            List[str]]]
+                   ) -> Tuple[List[str], List[str]]:
+        """``class_names`` if set, else the model's vocabulary."""
         if self.class_names is not None:
             return self.class_names
-        return model.get_vocabulary()
+        if model_vocabulary is None:
+            raise ValueError('SEEMLoss needs a vocabulary: set class_names '
+                             'or the model\'s vocabulary')
+        return model_vocabulary
 
     def _iteration(self) -> int:
         it = MessageHub.get_current_instance().get_info('iter')
@@ -228,7 +201,7 @@ class SEEMLoss(nn.Module):
         return (int(self.seed) * 7_919 + 104_729 * self._iteration() +
                 15_485_863 * get_rank() + 1) % (2**31 - 1)
 
-    def _generators(self, device):
+    def generators(self, device):
         """Per-iteration RNGs: numpy (prompt simulator), torch CPU (prompt
         templates, sampled classes), torch on ``device`` (decoder)."""
         it = self._iteration()
@@ -240,166 +213,6 @@ class SEEMLoss(nn.Module):
         cpu = torch.Generator().manual_seed(seed)
         dev = torch.Generator(device=device).manual_seed(seed)
         return np_rng, cpu, dev
-
-    # ------------------------------------------------------------------
-    # targets
-    # ------------------------------------------------------------------
-    @staticmethod
-    def _pad_to(masks: Tensor, size: Tuple[int, int]) -> Tensor:
-        h, w = masks.shape[-2:]
-        if (h, w) == tuple(size):
-            return masks
-        if h > size[0] or w > size[1]:
-            raise ValueError(f'GT masks {h}x{w} are larger than the padded '
-                             f'input {size}')
-        return F.pad(masks, (0, size[1] - w, 0, size[0] - h))
-
-    def _panoptic_targets(self, data_samples, num_things, num_stuff,
-                          size, device) -> List[InstanceData]:
-        """Things (``gt_instances``) + stuff (``gt_sem_seg``) per image:
-        ``labels`` [N], bool ``masks`` [N, H, W] at the padded input size;
-        things come first, in ``gt_instances`` order."""
-        out = []
-        for s in data_samples:
-            if 'gt_instances' not in s:
-                raise ValueError('SEEM training needs gt_instances in every '
-                                 'data sample (mmdet PackDetInputs)')
-            gi = s.gt_instances
-            labels = gi.labels.to(device).long()
-            masks = gi.masks
-            if isinstance(masks, Tensor):
-                masks = BitmapMasks(masks.cpu().numpy().astype(np.uint8),
-                                    *masks.shape[-2:])
-            sem = s.gt_sem_seg.sem_seg.to(device) if 'gt_sem_seg' in s \
-                else None
-            if sem is not None and len(masks) and \
-                    sem.shape[-2:] != (masks.height, masks.width):
-                raise ValueError('gt_sem_seg and gt_instances.masks differ in '
-                                 'size: pad both (pad_mask / pad_seg)')
-            if len(masks) == 0:
-                h, w = sem.shape[-2:] if sem is not None else size
-                masks = BitmapMasks(np.zeros((0, h, w), np.uint8), h, w)
-            lab, m = preprocess_panoptic_gt(labels, masks, sem, num_things,
-                                            num_stuff)
-            m = self._pad_to(m.to(device).bool(), size)
-            out.append(InstanceData(labels=lab.long(), masks=m))
-        return out
-
-    def _grounding_targets(self, data_samples, panoptic, names, gen_cpu,
-                           model):
-        """Per image: ``masks`` [T, H, W], ``texts`` (T), ``hash`` (T ints;
-        equal text = equal hash), ``mode`` ('text' | 'class_' | None)."""
-        targets = []
-        for s, gt in zip(data_samples, panoptic):
-            texts = s.get('gt_texts', None)
-            inds = s.get('gt_text_inds', None)
-            t = dict(mode=None, texts=['none'], masks=gt.masks[:0],
-                     hash=[0])
-            if texts:
-                inds = torch.as_tensor(inds, dtype=torch.long,
-                                       device=gt.masks.device)
-                if len(inds) != len(texts):
-                    raise ValueError(
-                        f'gt_texts ({len(texts)}) and gt_text_inds '
-                        f'({len(inds)}) differ in length')
-                ok = (inds >= 0) & (inds < len(gt.masks))
-                if ok.any():
-                    sel = ok.nonzero().flatten().tolist()
-                    tx = [texts[i] for i in sel]
-                    t = dict(mode='text', texts=tx, masks=gt.masks[inds[ok]],
-                             hash=[hash(x) for x in tx])
-            if t['mode'] is None and self.class_fallback and len(gt.labels):
-                classes = gt.labels.unique().tolist()
-                perm = torch.randperm(len(classes), generator=gen_cpu)
-                k = int(torch.randint(1, self.max_grounding + 1, (1, ),
-                                      generator=gen_cpu))
-                chosen = [classes[i] for i in perm[:min(k, len(classes))]]
-                keep = torch.isin(gt.labels,
-                                  torch.tensor(chosen, device=gt.labels.device))
-                prompts = {
-                    c: prompt_random_template(
-                        names[c], model.lang_encoder.prompt_templates,
-                        gen_cpu)
-                    for c in chosen
-                }
-                labs = gt.labels[keep].tolist()
-                t = dict(mode='class_', texts=[prompts[c] for c in labs],
-                         masks=gt.masks[keep], hash=labs)
-            targets.append(t)
-        return targets
-
-    def _encode_grounding(self, model, gtargets, device):
-        """Text tokens -> decoder grounding prompts and the target phrase
-        embeddings (official ``grounding_query_embs`` /
-        ``grounding_class_embs``)."""
-        flat = [x for t in gtargets for x in t['texts']]
-        enc = model.lang_encoder.encode_text(flat)
-        tokens, start = [], 0
-        for t in gtargets:
-            n = len(t['texts'])
-            tok = enc['token_emb'][start:start + n]
-            att = enc['attention_mask'][start:start + n].bool()
-            t['class_emb'] = enc['class_emb'][start:start + n]
-            first = {}
-            for i, h in enumerate(t['hash']):
-                first.setdefault(h, i)
-            uniq = sorted(first.values())
-            tokens.append(torch.cat([tok[i][att[i]] for i in uniq]))
-            start += n
-        lens = [len(x) for x in tokens]
-        g_tok = pad_sequence(tokens)  # [T, B, C], zero padded
-        pad = torch.arange(g_tok.shape[0], device=device)[None] >= \
-            torch.tensor(lens, device=device)[:, None]
-        return g_tok, pad
-
-    def _spatial_targets(self, panoptic, np_rng):
-        """Initial prompts per image: ``pos``/``neg`` [P, H, W], ``gt``
-        [P, H, W], ``valid`` [P] (False for a placeholder prompt)."""
-        out = []
-        for gt in panoptic:
-            sim = self.simulator.sample(gt.masks, generator=np_rng)
-            valid = torch.tensor([x != 'none' for x in sim['types']],
-                                 device=gt.masks.device)
-            pos, gtm = sim['pos_masks'][valid], sim['gt_masks'][valid]
-            ok = torch.ones(len(pos), dtype=torch.bool, device=pos.device)
-            if len(pos) == 0:
-                # every image needs one prompt: a 1-pixel placeholder with
-                # an empty target, excluded from the losses
-                pos = torch.zeros_like(sim['pos_masks'][:1])
-                pos[0, 0, 0] = True
-                gtm = torch.zeros_like(pos)
-                ok = torch.zeros(1, dtype=torch.bool, device=pos.device)
-            out.append(dict(pos=pos, neg=torch.zeros_like(pos), gt=gtm,
-                            fp=torch.zeros_like(pos), valid=ok))
-        return out
-
-    # ------------------------------------------------------------------
-    # prompt simulation
-    # ------------------------------------------------------------------
-    @torch.no_grad()
-    def _corrective_rounds(self, model, feats, sp, rounds, gen):
-        prev = None
-        size = sp[0]['gt'].shape[-2:]
-        for _ in range(rounds):
-            prompts = dict(
-                spatial_query_pos_mask=[x['pos'] for x in sp],
-                spatial_query_neg_mask=[x['neg'] for x in sp],
-                vocabulary=None)
-            if prev is not None:
-                prompts['prev_mask'] = prev
-            out = model.sem_seg_head.decode(
-                feats['mask_features'], feats['multi_scale_features'],
-                'spatial', prompts, gen)
-            prev = out['prev_mask']
-            up = F.interpolate(prev.float(), size=size, mode='bilinear',
-                               align_corners=False).sigmoid() > 0.5
-            for b, x in enumerate(sp):
-                p = len(x['pos'])
-                nxt = self.simulator.next_click(up[b, :p], x['gt'], x['pos'],
-                                                x['neg'], x['fp'])
-                x['pos'], x['neg'] = nxt['pos_masks'], nxt['neg_masks']
-                x['fp'] = nxt['false_positive_mask']
-        return prev
 
     # ------------------------------------------------------------------
     # loss terms
@@ -446,31 +259,31 @@ class SEEMLoss(nn.Module):
             self.loss_dice)
         return dict(loss_cls=l_cls, loss_mask=l_mask, loss_dice=l_dice)
 
-    def _grounding_loss(self, model, out, gtargets, gen):
+    def _grounding_loss(self, out, gtargets, logit_scale, gen):
         w = self.grounding_weights
         src, tgt, ces = [], [], []
         for b, t in enumerate(gtargets):
-            if t['mode'] is None:
+            if t.mode is None:
                 continue
-            sim = model.predictor.grounding_similarity(out['pred_gtexts'][b],
-                                                       t['class_emb'])
-            n = len(t['texts'])
+            sim = grounding_similarity(out['pred_gtexts'][b], t.class_emb,
+                                       logit_scale)
+            n = len(t.texts)
             res = self.assigner.assign(
                 InstanceData(scores=sim, masks=out['pred_gmasks'][b]),
                 InstanceData(labels=torch.arange(n, device=sim.device),
-                             masks=t['masks']),
+                             masks=t.masks),
                 mode='grounding', generator=gen)
             q = (res.gt_inds > 0).nonzero().flatten()
             g = res.gt_inds[q] - 1
             onehot = torch.zeros_like(sim)
             onehot[q, g] = 1
-            h = torch.tensor(t['hash'], device=sim.device)
+            h = torch.tensor(t.hash, device=sim.device)
             same = (h[:, None] == h[None]).to(sim.dtype)
             soft = onehot @ (same / same.sum(-1, keepdim=True))
-            ces.append(self.grounding_task_weight[t['mode']] *
+            ces.append(self.grounding_task_weight[t.mode] *
                        _soft_ce(sim.t(), soft.t()))
             src.append(out['pred_gmasks'][b, q])
-            tgt.append(t['masks'][g])
+            tgt.append(t.masks[g])
         zero = out['pred_gmasks'].sum() * 0.0
         if not ces:
             return dict(loss_grounding_ce=zero, loss_grounding_bce=zero,
@@ -483,25 +296,25 @@ class SEEMLoss(nn.Module):
             loss_grounding_bce=w['bce'] * l_bce,
             loss_grounding_dice=w['dice'] * l_dice)
 
-    def _spatial_loss(self, model, out, sp, gen):
+    def _spatial_loss(self, out, sp, queries_per_prompt, gen):
         w = self.spatial_weights
-        s = model.predictor.sample_size
+        s = queries_per_prompt
         emb, pvec = out['pred_smaskembs'], out['pred_pspatials']
         pos_logits = emb @ pvec.transpose(1, 2)  # [B, P*S, P]
         num_p = pvec.shape[1]
         q_pid = torch.arange(num_p, device=emb.device).repeat_interleave(s)
         src, tgt, ces = [], [], []
         for b, x in enumerate(sp):
-            p = len(x['gt'])
+            p = len(x.gt)
             ids = torch.arange(p, device=emb.device)
             res = self.assigner.assign(
                 InstanceData(scores=pos_logits[b],
                              masks=out['pred_smasks'][b], prompt_ids=q_pid),
-                InstanceData(labels=ids, masks=x['gt'], prompt_ids=ids),
+                InstanceData(labels=ids, masks=x.gt, prompt_ids=ids),
                 mode='spatial', generator=gen)
             q = (res.gt_inds > 0).nonzero().flatten()
             g = res.gt_inds[q] - 1
-            keep = x['valid'][g] & x['gt'][g].flatten(1).any(1)
+            keep = x.valid[g] & x.gt[g].flatten(1).any(1)
             q, g = q[keep], g[keep]
             if len(q) == 0:
                 continue
@@ -509,7 +322,7 @@ class SEEMLoss(nn.Module):
             rows = pos_logits[b].t()[g]  # [M, P*S]
             ces.append(F.cross_entropy(rows, q, reduction='none'))
             src.append(out['pred_smasks'][b, q])
-            tgt.append(x['gt'][g])
+            tgt.append(x.gt[g])
         zero = out['pred_smasks'].sum() * 0.0
         if not ces:
             return dict(loss_spatial_ce=zero, loss_spatial_bce=zero,
@@ -525,57 +338,24 @@ class SEEMLoss(nn.Module):
     # ------------------------------------------------------------------
     # entry point
     # ------------------------------------------------------------------
-    def loss(self, model, feats: Dict, data_samples: Sequence) -> Dict:
-        """All SEEM training losses for one batch (see the module doc).
+    def loss_by_feat(self, out: Dict, targets: SEEMTargets,
+                     logit_scale: Tensor, queries_per_prompt: int,
+                     gen: Optional[torch.Generator]) -> Dict[str, Tensor]:
+        """Loss terms of the decoder outputs ``out`` (last set and, with
+        deep supervision, every ``aux_outputs`` set) against ``targets``.
 
         Args:
-            model (SEEM): the segmentor (decoder, language encoder).
-            feats (dict): ``model.extract_feat(inputs)``.
-            data_samples (list[DetDataSample]): with ``gt_instances`` (+
-                ``gt_sem_seg``), optional ``gt_texts`` / ``gt_text_inds``.
+            out (dict): decoder outputs of the final pass.
+            targets (SEEMTargets): from :mod:`.seem_targets` (grounding
+                targets with their ``class_emb``).
+            logit_scale (Tensor): the language encoder's ``logit_scale``
+                (grounding similarity).
+            queries_per_prompt (int): spatial queries S per prompt.
+            gen (torch.Generator, optional): the matching's random stream.
         """
-        mf, msf = feats['mask_features'], feats['multi_scale_features']
-        size = tuple(feats['input_shape'])
-        device = mf.device
-        np_rng, gen_cpu, gen = self._generators(device)
-        switch = model.predictor.task_switch
-        use_ground = 'grounding' in self.tasks and switch['grounding']
-        use_spatial = 'spatial' in self.tasks and switch['spatial']
-        use_generic = 'generic' in self.tasks
-
-        things, stuff = self._vocabulary(model)
-        names = things + stuff
-        panoptic = self._panoptic_targets(data_samples, len(things),
-                                          len(stuff), size, device)
-        for gt in panoptic:
-            if len(gt.labels) and int(gt.labels.max()) >= len(names):
-                raise ValueError(
-                    f'GT label {int(gt.labels.max())} outside the training '
-                    f'vocabulary of {len(names)} classes: check class_names')
-        # one random template per class, with gradient (official training)
-        model.lang_encoder.get_class_embeddings(
-            names, name='default', add_bgd=True, is_eval=False,
-            generator=gen_cpu)
-
-        prompts = dict(vocabulary='default')
-        gtargets = sp = None
-        if use_ground:
-            gtargets = self._grounding_targets(data_samples, panoptic, names,
-                                               gen_cpu, model)
-            tok, pad = self._encode_grounding(model, gtargets, device)
-            prompts.update(grounding_tokens=tok, grounding_nonzero_mask=pad)
-        if use_spatial:
-            sp = self._spatial_targets(panoptic, np_rng)
-            rounds = self.simulator.num_rounds(np_rng)
-            prev = self._corrective_rounds(model, feats, sp, rounds, gen)
-            prompts.update(
-                spatial_query_pos_mask=[x['pos'] for x in sp],
-                spatial_query_neg_mask=[x['neg'] for x in sp])
-            if prev is not None:
-                prompts['prev_mask'] = prev
-
-        out = model.sem_seg_head.decode(mf, msf, 'seg', prompts, gen)
-
+        panoptic = targets.panoptic
+        device = out['pred_masks'].device if 'pred_masks' in out else \
+            out['pred_smasks'].device
         num_masks = reduce_mean(
             torch.tensor(float(sum(len(t.labels) for t in panoptic)),
                          device=device)).clamp(min=1).item()
@@ -586,12 +366,16 @@ class SEEMLoss(nn.Module):
         losses = {}
         for prefix, o in sets:
             terms = {}
-            if use_generic:
+            if 'generic' in self.tasks:
                 terms.update(self._generic_loss(o, panoptic, num_masks, gen))
-            if use_ground:
-                terms.update(self._grounding_loss(model, o, gtargets, gen))
-            if use_spatial:
-                terms.update(self._spatial_loss(model, o, sp, gen))
+            if targets.grounding is not None:
+                terms.update(
+                    self._grounding_loss(o, targets.grounding, logit_scale,
+                                         gen))
+            if targets.spatial is not None:
+                terms.update(
+                    self._spatial_loss(o, targets.spatial,
+                                       queries_per_prompt, gen))
             losses.update({prefix + k: v for k, v in terms.items()})
         if self.check_finite:
             self._check_finite(losses)

@@ -8,34 +8,30 @@ SEEM-specific, not in mmdet/mmseg: mmseem keeps the official attribute names
    checkpoint),
 2. stripping a wrapper prefix shared by *all* keys (``module.model.``,
    ``module.``, ``model.``),
-3. the explicit rename table :data:`KEY_RENAMES` (empty today: the names are
-   kept as released, typos such as ``mask_sptial_embed`` included),
-4. dropping the derived buffers of :data:`DERIVED_BUFFERS` that the target
+3. dropping the derived buffers of :data:`DERIVED_BUFFERS` that the target
    model does not hold, and
-5. a strict check against the target key -> shape table (from an mmseem model
+4. a strict check against the target key -> shape table (from an mmseem model
    or from a manifest in ``tests/data/official_keys``): every source tensor
    must land in exactly one target key and every target key must be filled.
 
-All functions are pure (no file or model side effects) except the small
-``load_*``/``save_*`` helpers at the bottom.
+No key is renamed: the names are kept as released, typos such as
+``mask_sptial_embed`` included. All functions are pure (no file or model side
+effects) except :func:`load_manifest` and :func:`load_source`, which read a
+file.
 """
 import json
-import re
 from collections import OrderedDict
 from typing import (Dict, Iterable, List, Mapping, NamedTuple, Optional,
                     Sequence, Tuple)
 
 import torch
 
+from .checkpoint_meta import build_checkpoint, build_dataset_meta
+
 #: Wrapper prefixes of official training checkpoints, longest first:
 #: ``module.`` from DistributedDataParallel, ``model.`` from the official
 #: ``BaseModel`` wrapper. Only stripped when every key carries it.
 WRAPPER_PREFIXES: Tuple[str, ...] = ('module.model.', 'module.', 'model.')
-
-#: Explicit renames ``(regex on the official key, replacement)``, applied in
-#: order after prefix stripping. mmseem keeps every official attribute name,
-#: so the table is empty; a module that has to diverge adds its row here.
-KEY_RENAMES: Tuple[Tuple[str, str], ...] = ()
 
 #: Persistent buffers of the official files that hold no learned value. They
 #: are copied when the target model has the key, and dropped otherwise.
@@ -79,7 +75,6 @@ class ConversionReport(NamedTuple):
     source_params: int
     target_params: int
     stripped_prefix: str
-    renamed: List[Tuple[str, str]]
     dropped: List[str]
     dropped_unsupported: Tuple[str, ...] = ()
     left_at_init: Tuple[str, ...] = ()
@@ -93,7 +88,6 @@ class ConversionReport(NamedTuple):
             f'({self.target_params:,} elements)',
             f'converted keys         : {self.num_converted}',
             f'stripped prefix        : {self.stripped_prefix!r}',
-            f'renamed keys           : {len(self.renamed)}',
             f'dropped derived buffers: {len(self.dropped)}'
             + (f' {self.dropped}' if self.dropped else ''),
         ]
@@ -183,33 +177,9 @@ def strip_wrapper_prefix(
     return sd, removed
 
 
-def rename_keys(
-    state_dict: Mapping[str, torch.Tensor],
-    renames: Sequence[Tuple[str, str]] = KEY_RENAMES
-) -> Tuple['OrderedDict[str, torch.Tensor]', List[Tuple[str, str]]]:
-    """Apply the ``(regex, replacement)`` table; refuse key collisions."""
-    out = OrderedDict()
-    done = []
-    origin = {}
-    for key, value in state_dict.items():
-        new = key
-        for pattern, repl in renames:
-            new = re.sub(pattern, repl, new)
-        if new in out:
-            raise CheckpointMismatchError(
-                f'renaming maps both {origin[new]!r} and {key!r} to {new!r}; '
-                f'fix KEY_RENAMES so each official key has one target')
-        out[new] = value
-        origin[new] = key
-        if new != key:
-            done.append((key, new))
-    return out, done
-
-
 def convert_state_dict(
     checkpoint: Mapping,
     target_shapes: Mapping[str, Sequence[int]],
-    renames: Sequence[Tuple[str, str]] = KEY_RENAMES,
     derived_buffers: Mapping[str, str] = DERIVED_BUFFERS,
     target_param_keys: Optional[Iterable[str]] = None,
     unsupported: Mapping[str, str] = UNSUPPORTED_HEADS,
@@ -222,7 +192,6 @@ def convert_state_dict(
         checkpoint: a flat official state dict or a training checkpoint.
         target_shapes: ``{key: shape}`` of the mmseem model (see
             :func:`shapes_of_model`) or of a manifest (:func:`load_manifest`).
-        renames: ``(regex, replacement)`` rows, see :data:`KEY_RENAMES`.
         derived_buffers: official keys dropped when the target lacks them.
         target_param_keys: names of the target's learnable parameters
             (``model.named_parameters()``); when given, every official key
@@ -251,7 +220,6 @@ def convert_state_dict(
     num_source = len(src)
     source_params = sum(v.numel() for v in src.values())
     sd, prefix = strip_wrapper_prefix(src)
-    sd, renamed = rename_keys(sd, renames)
 
     dropped = [
         k for k in sd if k in derived_buffers and k not in target_shapes
@@ -305,7 +273,8 @@ def convert_state_dict(
                          + _listing(not_param))
         hint = ('Check that the config/manifest matches the checkpoint '
                 '(Focal-T vs Focal-L, SEEM vs X-Decoder, number of queries); '
-                'a renamed module needs a row in KEY_RENAMES.')
+                'mmseem keeps the official module names, so a renamed module '
+                'is a bug in the model, not in the file.')
         if missing and not unexpected and not mismatched:
             hint += (' To initialise a larger model from this file (e.g. '
                      'SEEM from X-Decoder), convert with --partial '
@@ -322,7 +291,6 @@ def convert_state_dict(
         source_params=source_params,
         target_params=sum(_numel(s) for s in target_shapes.values()),
         stripped_prefix=prefix,
-        renamed=renamed,
         dropped=dropped,
         dropped_unsupported=dropped_unsupported,
         left_at_init=left_at_init,
@@ -358,67 +326,6 @@ def select_prefix(shapes: Mapping[str, Sequence[int]],
                        if k.startswith(prefix))
 
 
-def _coco_panoptic_palette(num_classes: int) -> Optional[List[List[int]]]:
-    """mmdet's 133-colour COCO panoptic palette, if mmdet is importable."""
-    try:
-        from mmdet.datasets import CocoPanopticDataset
-    except ImportError:
-        return None
-    palette = CocoPanopticDataset.METAINFO.get('palette')
-    if palette is None or len(palette) != num_classes:
-        return None
-    return [[int(c) for c in rgb] for rgb in palette]
-
-
-def _seeded_palette(num_classes: int, seed: int = 0) -> List[List[int]]:
-    g = torch.Generator().manual_seed(seed)
-    colours = torch.randint(0, 256, (num_classes, 3), generator=g)
-    return colours.tolist()
-
-
-def build_dataset_meta(classes: Optional[Sequence[str]] = None,
-                       num_things: Optional[int] = None) -> dict:
-    """``dataset_meta`` with plain python types (``weights_only`` safe).
-
-    Defaults to the 133 COCO panoptic classes (80 things, then 53 stuff)
-    that SEEM and X-Decoder were trained with, with mmdet's COCO panoptic
-    palette (``mmseg.apis.show_result_pyplot`` needs ``palette``). Other
-    class lists get a seeded random palette.
-    """
-    palette = None
-    if classes is None:
-        from mmseem.datasets.coco_panoptic_classes import (
-            COCO_PANOPTIC_CLASSES, COCO_PANOPTIC_THING_CLASSES)
-        classes = COCO_PANOPTIC_CLASSES
-        num_things = len(COCO_PANOPTIC_THING_CLASSES)
-        palette = _coco_panoptic_palette(len(classes))
-    classes = [str(c) for c in classes]
-    if palette is None:
-        palette = _seeded_palette(len(classes))
-    meta = {'classes': classes, 'palette': palette}
-    if num_things is not None:
-        meta['thing_classes'] = classes[:num_things]
-        meta['stuff_classes'] = classes[num_things:]
-    return meta
-
-
-def build_checkpoint(state_dict: Mapping[str, torch.Tensor],
-                     converted_from: str,
-                     dataset_meta: Optional[dict] = None) -> dict:
-    """Wrap a converted state dict as an mmengine checkpoint."""
-    from mmseem.version import __version__
-    return {
-        'state_dict': OrderedDict(state_dict),
-        'meta': {
-            'dataset_meta':
-            dataset_meta if dataset_meta is not None else
-            build_dataset_meta(),
-            'mmseem_version': str(__version__),
-            'converted_from': str(converted_from),
-        }
-    }
-
-
 def load_source(path: str, unsafe: bool = False) -> Mapping:
     """Load an official file on CPU; ``weights_only`` unless ``unsafe``."""
     try:
@@ -433,9 +340,9 @@ def load_source(path: str, unsafe: bool = False) -> Mapping:
 
 
 __all__ = [
-    'WRAPPER_PREFIXES', 'KEY_RENAMES', 'DERIVED_BUFFERS',
+    'WRAPPER_PREFIXES', 'DERIVED_BUFFERS',
     'CheckpointMismatchError', 'ConversionReport', 'extract_state_dict',
-    'strip_wrapper_prefix', 'rename_keys', 'convert_state_dict',
+    'strip_wrapper_prefix', 'convert_state_dict',
     'shapes_of_model', 'load_manifest', 'select_prefix', 'build_dataset_meta',
     'build_checkpoint', 'load_source'
 ]

@@ -27,7 +27,7 @@ def _check_common(out, bs, keys):
 def test_seg(tiny):
     dec = tiny.decoder()
     ms, mf = tiny.features(bs=2)
-    out = dec(ms, mf, task='seg')
+    out = dec(ms, mf, task='panoptic')
     _check_common(out, 2, {'pred_logits', 'pred_masks'})
     # class logits = exp(logit_scale) * cos: bounded by the scale
     assert out['pred_logits'].abs().max() <= dec.lang_encoder.logit_scale.exp()
@@ -42,8 +42,8 @@ def test_grounding_eval(tiny):
     ms, mf = tiny.features(bs=2)
     tokens = torch.randn(4, 2, 32)
     pad = torch.tensor([[False] * 4, [False, False, True, True]])
-    out = dec(ms, mf, task='grounding_eval',
-              extra=dict(grounding_tokens=tokens,
+    out = dec(ms, mf, task='referring',
+              prompts=dict(grounding_tokens=tokens,
                          grounding_nonzero_mask=pad))
     _check_common(out, 2, {'pred_logits', 'pred_masks', 'pred_captions',
                            'pred_gmasks', 'pred_gtexts'})
@@ -54,12 +54,12 @@ def test_grounding_eval(tiny):
     # padded tokens must not matter
     tokens2 = tokens.clone()
     tokens2[2:, 1] = 123.
-    out2 = dec(ms, mf, task='grounding_eval',
-               extra=dict(grounding_tokens=tokens2,
+    out2 = dec(ms, mf, task='referring',
+               prompts=dict(grounding_tokens=tokens2,
                           grounding_nonzero_mask=pad))
     torch.testing.assert_close(out2['pred_gmasks'], out['pred_gmasks'])
     # object predictions do not see the grounding part
-    seg = dec(ms, mf, task='seg')
+    seg = dec(ms, mf, task='panoptic')
     torch.testing.assert_close(seg['pred_masks'], out['pred_masks'])
 
 
@@ -76,7 +76,7 @@ def test_spatial_batch_with_different_prompt_counts(tiny):
     pos1, neg1 = tiny.masks(1)
     extra = dict(spatial_query_pos_mask=[pos2, pos1],
                  spatial_query_neg_mask=[neg2, neg1])
-    out = dec(ms, mf, task='spatial', extra=extra, generator=_gen())
+    out = dec(ms, mf, task='interactive', prompts=extra, generator=_gen())
     _check_common(out, 2, SPATIAL_KEYS)
     assert out['pred_smasks'].shape == (2, 6, 16, 16)
     assert out['pred_smaskembs'].shape == (2, 6, 32)
@@ -91,7 +91,7 @@ def test_spatial_batch_with_different_prompt_counts(tiny):
     scores = (out['pred_smaskembs'][0] @ out['pred_pspatials'][0, 0])[:3]
     assert idx[0, 0] == scores.argmax()
     # object queries are not influenced by prompts
-    seg = dec(ms, mf, task='seg')
+    seg = dec(ms, mf, task='panoptic')
     torch.testing.assert_close(seg['pred_masks'], out['pred_masks'])
 
 
@@ -100,13 +100,13 @@ def test_spatial_plus_grounding(tiny):
     dec = tiny.decoder()
     ms, mf = tiny.features()
     pos, neg = tiny.masks(2)
-    out = dec(ms, mf, task='seg', extra=dict(
+    out = dec(ms, mf, task='panoptic', prompts=dict(
         spatial_query_pos_mask=[pos], spatial_query_neg_mask=[neg],
         grounding_tokens=torch.randn(3, 1, 32)), generator=_gen())
     assert {'pred_gmasks', 'pred_smasks', 'pred_pspatials'} <= set(out)
     assert 'prev_mask' not in out
     # the spatial queries do not see the grounding tokens
-    only = dec(ms, mf, task='seg', extra=dict(
+    only = dec(ms, mf, task='panoptic', prompts=dict(
         spatial_query_pos_mask=[pos], spatial_query_neg_mask=[neg]),
         generator=_gen())
     torch.testing.assert_close(only['pred_smasks'], out['pred_smasks'])
@@ -124,7 +124,7 @@ def test_refimg(tiny):
     assert tokens['spatial_query_pos'].shape == (2, 1, 32)
     assert len(tokens['src_spatial_queries']) == 3
     ms, mf = tiny.features(bs=2, seed=2)
-    out = dec(ms, mf, task='refimg', extra=dict(refimg_tokens=tokens),
+    out = dec(ms, mf, task='refimg', prompts=dict(refimg_tokens=tokens),
               generator=_gen())
     _check_common(out, 2, SPATIAL_KEYS)
     assert out['prev_mask'].shape == (2, 2, 16, 16)
@@ -154,7 +154,7 @@ def test_memory_prompts_confined_to_previous_mask(tiny):
     prev[0, 0, :, :8] = 10.  # prompt 0: left half
     prev[0, 1, :8] = 10.  # prompt 1: top half
     cross, selfm, hooks = _capture(dec)
-    out = dec(ms, mf, task='spatial', generator=_gen(), extra=dict(
+    out = dec(ms, mf, task='interactive', generator=_gen(), prompts=dict(
         spatial_query_pos_mask=[pos], spatial_query_neg_mask=[neg],
         prev_mask=prev))
     for h in hooks:
@@ -186,9 +186,9 @@ def test_seeds_and_cached_features_untouched(tiny):
     versions = [x._version for x in ms] + [mf._version]
     pos, neg = tiny.masks(2)
     extra = dict(spatial_query_pos_mask=[pos], spatial_query_neg_mask=[neg])
-    a = dec(ms, mf, 'spatial', dict(extra), _gen(3))
-    b = dec(ms, mf, 'spatial', dict(extra), _gen(3))
-    c = dec(ms, mf, 'spatial', dict(extra), _gen(4))
+    a = dec(ms, mf, 'interactive', dict(extra), _gen(3))
+    b = dec(ms, mf, 'interactive', dict(extra), _gen(3))
+    c = dec(ms, mf, 'interactive', dict(extra), _gen(4))
     for k in ('pred_smasks', 'pred_pspatials', 'prev_mask'):
         assert torch.equal(a[k], b[k])
     assert not torch.equal(a['pred_pspatials'], c['pred_pspatials'])
@@ -197,7 +197,7 @@ def test_seeds_and_cached_features_untouched(tiny):
     assert not torch.equal(ta['src_spatial_queries'][0],
                            tc['src_spatial_queries'][0])
     # round 2 reuses the cached features
-    dec(ms, mf, 'spatial', dict(extra, prev_mask=a['prev_mask']), _gen(5))
+    dec(ms, mf, 'interactive', dict(extra, prev_mask=a['prev_mask']), _gen(5))
     for x, y in zip(ms + [mf], ms_copy + [mf_copy]):
         assert torch.equal(x, y)
     assert [x._version for x in ms] + [mf._version] == versions
@@ -211,23 +211,29 @@ def test_bad_inputs(tiny):
     empty = pos.clone()
     empty[1] = False
     with pytest.raises(ValueError, match='no positive pixel'):
-        dec(ms, mf, 'spatial', dict(spatial_query_pos_mask=[empty]))
+        dec(ms, mf, 'interactive', dict(spatial_query_pos_mask=[empty]))
     neg_only = neg.clone()
     neg_only[1, 0, 0] = True
     with pytest.raises(ValueError, match='negative-only'):
-        dec(ms, mf, 'spatial', dict(spatial_query_pos_mask=[empty],
+        dec(ms, mf, 'interactive', dict(spatial_query_pos_mask=[empty],
                                     spatial_query_neg_mask=[neg_only]))
     with pytest.raises(ValueError, match='padded input'):
-        dec(ms, mf, 'spatial', dict(spatial_query_pos_mask=[pos[:, :32]]))
+        dec(ms, mf, 'interactive', dict(spatial_query_pos_mask=[pos[:, :32]]))
     with pytest.raises(ValueError, match='prev_mask'):
-        dec(ms, mf, 'spatial', dict(spatial_query_pos_mask=[pos],
+        dec(ms, mf, 'interactive', dict(spatial_query_pos_mask=[pos],
                                     prev_mask=torch.zeros(1, 3, 16, 16)))
     with pytest.raises(ValueError, match='grounding_tokens must be'):
-        dec(ms, mf, 'seg', dict(grounding_tokens=torch.zeros(2, 1, 8)))
+        dec(ms, mf, 'panoptic', dict(grounding_tokens=torch.zeros(2, 1, 8)))
     with pytest.raises(ValueError, match='3 multi-scale'):
         dec(ms[:2], mf)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match='not a SEEM task'):
         dec(ms, mf, task=None)
+    # the former decoder-only mode names are not tasks
+    for old in ('seg', 'spatial', 'grounding_eval'):
+        with pytest.raises(ValueError, match='not a SEEM task'):
+            dec(ms, mf, task=old)
+    with pytest.raises(KeyError, match='unknown decoder prompt'):
+        dec(ms, mf, 'panoptic', dict(spatial_query_pos_masks=[pos]))
 
 
 @pytest.mark.skipif(not osp.exists(MANIFEST),

@@ -6,6 +6,8 @@ from unittest import mock
 import pytest
 import torch
 
+from mmseem.models.heads.sample_prompts import visual_prompt_masks
+
 SPATIAL_OUT = ('pred_smasks', 'pred_stexts', 'pred_smaskembs',
                'pred_pspatials', 'pred_nspatials')
 
@@ -44,17 +46,17 @@ def test_spatial_only_equals_full_sequence(tiny, bs, memory):
     ms, mf = tiny.features(bs=bs, seed=1)
     extra = _prompts(tiny, bs)
     if memory:
-        first = dec(ms, mf, 'spatial', dict(extra), _gen(7))
+        first = dec(ms, mf, 'interactive', dict(extra), _gen(7))
         extra['prev_mask'] = first['prev_mask']
-    full = dec(ms, mf, 'spatial', dict(extra), _gen(3))
-    only = dec(ms, mf, 'spatial', dict(extra, spatial_only=True), _gen(3))
+    full = dec(ms, mf, 'interactive', dict(extra), _gen(3))
+    only = dec(ms, mf, 'interactive', dict(extra, spatial_only=True), _gen(3))
     _assert_spatial_equal(only, full)
     assert only['pred_smasks'].shape == (bs, 6, 16, 16)
     assert only['prev_mask'].shape == (bs, 2, 16, 16)
     # object outputs are not computed
     assert not {'pred_logits', 'pred_masks', 'pred_captions'} & set(only)
     # another seed draws other spatial queries / points: outputs differ
-    other = dec(ms, mf, 'spatial', dict(extra, spatial_only=True), _gen(4))
+    other = dec(ms, mf, 'interactive', dict(extra, spatial_only=True), _gen(4))
     assert not torch.allclose(other['pred_smasks'], only['pred_smasks'])
 
 
@@ -66,8 +68,8 @@ def test_spatial_only_uneven_prompt_counts_and_refimg(tiny):
     pos1, neg1 = tiny.masks(1)
     extra = dict(spatial_query_pos_mask=[pos2, pos1],
                  spatial_query_neg_mask=[neg2, neg1])
-    full = dec(ms, mf, 'spatial', dict(extra), _gen(5))
-    only = dec(ms, mf, 'spatial', dict(extra, spatial_only=True), _gen(5))
+    full = dec(ms, mf, 'interactive', dict(extra), _gen(5))
+    only = dec(ms, mf, 'interactive', dict(extra, spatial_only=True), _gen(5))
     _assert_spatial_equal(only, full)
     # visual referring reuses the spatial path
     ref = dec.encode_reference([f[:1] for f in ms], mf[:1],
@@ -93,28 +95,28 @@ def test_prepared_features_give_same_outputs_and_stay_untouched(tiny, bs):
     versions = [t._version for t in tensors]
 
     # generic segmentation: bitwise the same keys / values
-    a = dec(ms, mf, 'seg')
-    b = dec(ms, mf, 'seg', prepared=prepared)
+    a = dec(ms, mf, 'panoptic')
+    b = dec(ms, mf, 'panoptic', prepared=prepared)
     torch.testing.assert_close(b['pred_masks'], a['pred_masks'], atol=1e-5,
                                rtol=0)
     torch.testing.assert_close(b['pred_logits'], a['pred_logits'],
                                atol=1e-5, rtol=0)
     # interactive rounds (with memory), full and spatial-only sequences
     extra = _prompts(tiny, bs)
-    r1 = dec(ms, mf, 'spatial', dict(extra), _gen(2))
-    r1c = dec(None, mf, 'spatial', dict(extra), _gen(2), prepared=prepared)
+    r1 = dec(ms, mf, 'interactive', dict(extra), _gen(2))
+    r1c = dec(None, mf, 'interactive', dict(extra), _gen(2), prepared=prepared)
     _assert_spatial_equal(r1c, r1)
     torch.testing.assert_close(r1c['pred_masks'], r1['pred_masks'],
                                atol=1e-5, rtol=0)
     extra['prev_mask'] = r1['prev_mask']
-    r2 = dec(ms, mf, 'spatial', dict(extra), _gen(9))
-    r2c = dec(ms, mf, 'spatial', dict(extra, spatial_only=True), _gen(9),
+    r2 = dec(ms, mf, 'interactive', dict(extra), _gen(9))
+    r2c = dec(ms, mf, 'interactive', dict(extra, spatial_only=True), _gen(9),
               prepared=prepared)
     _assert_spatial_equal(r2c, r2)
     # grounding uses the cache too
     tokens = torch.randn(3, bs, 32, generator=_gen(1))
-    g = dec(ms, mf, 'grounding_eval', dict(grounding_tokens=tokens))
-    gc = dec(ms, mf, 'grounding_eval', dict(grounding_tokens=tokens),
+    g = dec(ms, mf, 'referring', dict(grounding_tokens=tokens))
+    gc = dec(ms, mf, 'referring', dict(grounding_tokens=tokens),
              prepared=prepared)
     torch.testing.assert_close(gc['pred_gmasks'], g['pred_gmasks'],
                                atol=1e-5, rtol=0)
@@ -130,17 +132,17 @@ def test_bad_spatial_only_and_prepared(tiny):
     ms, mf = tiny.features(bs=1)
     extra = _prompts(tiny, 1)
     with pytest.raises(ValueError, match='spatial_only needs visual'):
-        dec(ms, mf, 'spatial', dict(spatial_only=True))
+        dec(ms, mf, 'interactive', dict(spatial_only=True))
     with pytest.raises(ValueError, match='grounding'):
-        dec(ms, mf, 'spatial', dict(extra, spatial_only=True,
+        dec(ms, mf, 'interactive', dict(extra, spatial_only=True,
                                     grounding_tokens=torch.randn(3, 1, 32)))
     with pytest.raises(TypeError, match='PreparedFeatures'):
-        dec(ms, mf, 'seg', prepared=dict(src=ms))
+        dec(ms, mf, 'panoptic', prepared=dict(src=ms))
     ms2, mf2 = tiny.features(bs=2)
     with pytest.raises(ValueError, match='prepare the same image batch'):
-        dec(ms, mf, 'seg', prepared=dec.prepare_features(ms2))
+        dec(ms, mf, 'panoptic', prepared=dec.prepare_features(ms2))
     with pytest.raises(ValueError, match='prepare_features on these'):
-        dec([f[..., :2, :2] for f in ms], mf, 'seg',
+        dec([f[..., :2, :2] for f in ms], mf, 'panoptic',
             prepared=dec.prepare_features(ms))
 
 
@@ -150,7 +152,7 @@ def test_prepared_cache_only_without_grad(tiny):
     # with gradients: no key/value cache by default, training is unchanged
     prepared = dec.prepare_features(ms)
     assert prepared.memory_kv is None and prepared.projected is None
-    out = dec(ms, mf, 'seg', prepared=prepared)
+    out = dec(ms, mf, 'panoptic', prepared=prepared)
     out['pred_masks'].sum().backward()
     w = dec.transformer_cross_attention_layers[0].multihead_attn
     assert w.in_proj_weight.grad is not None
@@ -159,7 +161,7 @@ def test_prepared_cache_only_without_grad(tiny):
     with torch.no_grad():
         cached = dec.prepare_features(ms)
     with pytest.raises(ValueError, match='without gradients'):
-        dec(ms, mf, 'seg', prepared=cached)
+        dec(ms, mf, 'panoptic', prepared=cached)
 
 
 @torch.no_grad()
@@ -189,7 +191,8 @@ def test_segmentor_rounds_use_spatial_only_and_cached_features():
 
     data = model.data_preprocessor(
         dict(inputs=[img], data_samples=[sample()]), False)
-    feats = model.extract_feat(data['inputs'])
+    feats = model.extract_feat(data['inputs'], prepare=True)
+    assert feats.prepared is not None
     samples = data['data_samples']
     spy = mock.patch.object(model.predictor, 'prepare_features',
                             wraps=model.predictor.prepare_features)
@@ -198,15 +201,22 @@ def test_segmentor_rounds_use_spatial_only_and_cached_features():
         s2 = sample(r1.prev_mask)
         s2.set_metainfo(samples[0].metainfo)
         r2 = model.predict_prompts(feats, [s2])[0].pred_instances
-    assert prep.call_count == 1  # prepared once, reused in round 2
-    assert 'prepared' in feats
+        assert prep.call_count == 0  # prepared by extract_feat, reused
+        # features without the prepared view: prepared per call, and the
+        # caller's features are never written into
+        plain = model.extract_feat(data['inputs'])
+        model.predict_prompts(plain, samples)
+        assert prep.call_count == 1 and plain.prepared is None
+    with pytest.raises(Exception):
+        plain.prepared = feats.prepared  # frozen dataclass
 
     # reference: the full query sequence, no cache
     def reference(s, prev=None):
-        prompts = model._visual_prompt_masks([s], feats)
-        prompts['vocabulary'] = 'default'
+        prompts = visual_prompt_masks([s], feats)
+        prompts.vocabulary = 'default'
         out = model.sem_seg_head.decode(
-            feats['mask_features'], feats['multi_scale_features'], 'spatial',
+            feats['mask_features'], feats['multi_scale_features'],
+            'interactive',
             prompts, model._generator(feats['mask_features'].device))
         assert 'pred_logits' in out
         return out

@@ -38,15 +38,15 @@ def test_seem_head_forward_and_cached_decode(tiny):
             **tiny.cfg)).eval()
     assert set(dict(head.named_children())) == {'pixel_decoder', 'predictor'}
     feats = _feats()
-    out = head(feats, task='seg')
+    out = head(feats, task='panoptic')
     assert out['pred_masks'].shape == (1, 7, 16, 16)
     assert len(out['aux_outputs']) == 3
     pos, neg = tiny.masks(2)
     prompts = dict(spatial_query_pos_mask=[pos], spatial_query_neg_mask=[neg])
     g = torch.Generator().manual_seed(0)
-    full = head(feats, 'spatial', dict(prompts), g)
+    full = head(feats, 'interactive', dict(prompts), g)
     mf, ms = head.forward_features(feats)
     g = torch.Generator().manual_seed(0)
-    cached = head.decode(mf, ms, 'spatial', dict(prompts), g)
+    cached = head.decode(mf, ms, 'interactive', dict(prompts), g)
     torch.testing.assert_close(full['prev_mask'], cached['prev_mask'])
     assert full['prev_mask'].shape == (1, 2, 16, 16)

@@ -132,3 +132,49 @@ def test_bad_config():
         MODELS.build(dict(CRITERION, tasks=('nope', )))
     with pytest.raises(ValueError, match='class_names'):
         MODELS.build(dict(CRITERION, class_names='NoSuchDataset'))
+
+
+def test_spatial_only_corrective_rounds_equal_full_decoder_rounds(
+        monkeypatch):
+    """The training rounds run only the spatial queries on features
+    prepared once (issue 13); the clicks they add, the memory they pass on
+    and every loss equal the full-decoder rounds (float rounding only)."""
+    from mmseem.models.heads import seem_head
+    from mmseem.models.heads.decoder_prompts import DecoderPrompts
+    from mmseem.structures.tasks import Task
+
+    def full_rounds(head, feats, sp, rounds, gen):  # the previous loop
+        import torch.nn.functional as F
+        prev, size = None, sp[0].gt.shape[-2:]
+        for _ in range(rounds):
+            prompts = DecoderPrompts(
+                spatial_pos_masks=[x.pos for x in sp],
+                spatial_neg_masks=[x.neg for x in sp],
+                prev_mask=prev, vocabulary=None)
+            with torch.no_grad():
+                out = head.decode(feats.mask_features,
+                                  feats.multi_scale_features,
+                                  Task.INTERACTIVE, prompts, gen)
+            prev = out['prev_mask']
+            up = F.interpolate(prev.float(), size=size, mode='bilinear',
+                               align_corners=False).sigmoid() > 0.5
+            for b, x in enumerate(sp):
+                nxt = head.criterion.simulator.next_click(
+                    up[b, :len(x.pos)], x.gt, x.pos, x.neg, x.fp)
+                x.pos, x.neg = nxt['pos_masks'], nxt['neg_masks']
+                x.fp = nxt['false_positive_mask']
+        return prev
+
+    model = _model()
+    crit = model.sem_seg_head.criterion
+    monkeypatch.setattr(crit.simulator, 'num_rounds', lambda rng: 3)
+    data = _batch(model, [_sample(), _sample(text=False)])
+    crit._calls = 0
+    fast = model.loss(data['inputs'], data['data_samples'])
+    monkeypatch.setattr(seem_head, 'corrective_rounds', full_rounds)
+    crit._calls = 0  # the same step: the same random streams
+    slow = model.loss(data['inputs'], data['data_samples'])
+    assert set(fast) == set(slow)
+    for k in fast:
+        torch.testing.assert_close(fast[k], slow[k], rtol=1e-4, atol=1e-5,
+                                   msg=k)

@@ -13,7 +13,8 @@ from mmdet.datasets import CocoDataset, CocoPanopticDataset
 
 from mmseem.registry import DATASETS
 from mmseem.utils.coco_schema import coco_schema_error
-from .synthetic import GENERATE_COMMAND, SYNTHETIC_METAINFO
+from .synthetic import (GENERATE_COMMAND, GENERATOR_VERSION,
+                        SYNTHETIC_METAINFO, generator_version)
 
 #: what mmdet's loaders raise on a json that lacks a field
 SCHEMA_ERRORS = (KeyError, TypeError, IndexError, AttributeError)
@@ -25,6 +26,13 @@ def _require(ann_file: str, data_root: str) -> None:
             f'Annotation file {ann_file} not found (data_root='
             f'{data_root!r}). Generate the synthetic set with:\n    '
             f'{GENERATE_COMMAND} --out {data_root or "data/synthetic"}')
+    version = generator_version(data_root) if data_root else None
+    if version is not None and version != GENERATOR_VERSION:
+        raise FileNotFoundError(
+            f'the synthetic set under {data_root!r} is stale (generator '
+            f'version {version}; this code writes version '
+            f'{GENERATOR_VERSION}). Regenerate it with:\n    '
+            f'{GENERATE_COMMAND} --out {data_root}')
 
 
 @DATASETS.register_module()

@@ -1,5 +1,6 @@
 """Tests for the embedded synthetic COCO-format data set."""
 import json
+import os
 import os.path as osp
 import pickle
 import re
@@ -8,13 +9,15 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseem.datasets.synthetic import (REFERRING_VOCAB, SYNTHETIC_CLASSES,
-                                       SYNTHETIC_COLORS, SYNTHETIC_PALETTE,
+from mmseem.datasets.synthetic import (MARKER_FILE, REFERRING_VOCAB,
+                                       SYNTHETIC_CLASSES, SYNTHETIC_COLORS,
+                                       SYNTHETIC_PALETTE,
                                        SYNTHETIC_STUFF_CLASSES,
                                        SYNTHETIC_THING_CLASSES,
-                                       check_data_root,
+                                       SyntheticScene, check_data_root,
                                        generate_synthetic_coco,
-                                       validate_coco_json)
+                                       generator_version, is_synthetic_root,
+                                       make_scene, validate_coco_json)
 
 SIZE = 64
 N_TRAIN, N_VAL = 6, 3
@@ -244,17 +247,115 @@ def test_referring_sentences_are_unique(root):
     assert {'sup', 'rel', 'other'} <= kinds
 
 
+def _tree_bytes(folder):
+    out = {}
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            path = osp.join(dirpath, name)
+            out[osp.relpath(path, folder)] = open(path, 'rb').read()
+    return out
+
+
 def test_determinism(root, tmp_path):
-    names = ['instances_train2017.json', 'panoptic_val2017.json',
-             'refs_train.json', 'refs(synthetic)_val.p']
     generate_synthetic_coco(str(tmp_path / 'a'), num_train=N_TRAIN,
                             num_val=N_VAL, image_size=SIZE, seed=0)
     generate_synthetic_coco(str(tmp_path / 'b'), num_train=2, num_val=1,
                             image_size=SIZE, seed=1)
-    for n in names:
-        a = (tmp_path / 'a' / 'annotations' / n).read_bytes()
-        assert a == open(osp.join(root, 'annotations', n), 'rb').read()
-        assert a != (tmp_path / 'b' / 'annotations' / n).read_bytes()
+    a, ref = _tree_bytes(str(tmp_path / 'a')), _tree_bytes(root)
+    a.pop('README.md'), ref.pop('README.md')  # they name --out
+    a.pop('meta.json'), ref.pop('meta.json')
+    # same seed, same bytes: every image, PNG, json and pickle
+    assert sorted(a) == sorted(ref) and all(a[k] == ref[k] for k in a)
+    assert not [k for k in a if '.tmp' in k]  # atomic writes left nothing
+    b = _tree_bytes(str(tmp_path / 'b'))
+    for n in ('instances_train2017.json', 'panoptic_val2017.json',
+              'refs_train.json', 'refs(synthetic)_val.p'):
+        key = osp.join('annotations', n)
+        assert a[key] != b[key]
+
+
+def test_writes_only_into_its_own_folders(root, tmp_path):
+    # a folder of real data (e.g. COCO): refused, nothing touched
+    coco = tmp_path / 'coco'
+    (coco / 'annotations').mkdir(parents=True)
+    real = coco / 'annotations' / 'panoptic_train2017.json'
+    real.write_text('{"real": true}')
+    with pytest.raises(FileExistsError, match='not empty'):
+        generate_synthetic_coco(str(coco), num_train=1, num_val=1,
+                                image_size=SIZE)
+    assert real.read_text() == '{"real": true}'
+    assert sorted(p.name for p in coco.rglob('*')) == [
+        'annotations', 'panoptic_train2017.json']
+    # a file is refused too
+    with pytest.raises(NotADirectoryError):
+        generate_synthetic_coco(str(real), num_train=1, num_val=1,
+                                image_size=SIZE)
+    # an empty folder is claimed (marker) and may then be rewritten
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    generate_synthetic_coco(str(empty), num_train=1, num_val=1,
+                            image_size=SIZE)
+    assert (empty / MARKER_FILE).is_file() and is_synthetic_root(str(empty))
+    generate_synthetic_coco(str(empty), num_train=2, num_val=1,
+                            image_size=SIZE)
+    assert json.load(open(empty / 'meta.json'))['counts']['images'][
+        'train'] == 2
+    # a root of the version-1 generator (meta.json, no marker) is ours too
+    (empty / MARKER_FILE).unlink()
+    meta = json.load(open(empty / 'meta.json'))
+    meta.pop('generator_version')
+    (empty / 'meta.json').write_text(json.dumps(meta))
+    assert is_synthetic_root(str(empty))
+    assert generator_version(str(empty)) == 1
+    with pytest.raises(FileNotFoundError, match='stale'):
+        check_data_root(str(empty))
+
+
+def test_make_scene_is_what_is_written(root):
+    """The public one-scene function gives the written masks, labels and
+    sentences (val split: image ids start after the train images)."""
+    refs = _load(root, 'refs_val.json')
+    pan = _load(root, 'panoptic_val2017.json')
+    cat_names = {c['id']: c['name'] for c in pan['categories']}
+    for k, ann in enumerate(pan['annotations']):
+        scene = make_scene(SIZE, 0, k, 'val')
+        assert isinstance(scene, SyntheticScene)
+        ids = _rgb2id(osp.join(root, 'annotations', 'panoptic_val2017',
+                               ann['file_name']))
+        things = [s for s in ann['segments_info']
+                  if cat_names[s['category_id']] in SYNTHETIC_THING_CLASSES]
+        assert len(things) == len(scene.objects)
+        for seg, obj in zip(things, scene.objects):
+            assert cat_names[seg['category_id']] == obj.shape
+            assert np.array_equal(ids == seg['id'], obj.mask)
+        written = sorted(s['raw'] for r in refs['annotations']
+                         if r['image_id'] == ann['image_id']
+                         for s in r['sentences'])
+        assert sorted(s for _, s in scene.sentences) == written
+        assert {n for n, _ in [(SYNTHETIC_STUFF_CLASSES[s], m)
+                               for s, m in scene.stuff_masks()]} == {
+            cat_names[s['category_id']] for s in ann['segments_info']} - \
+            set(SYNTHETIC_THING_CLASSES)
+
+
+def test_visual_referring_pairs(root):
+    total = 0
+    for split in SPLITS:
+        inst = _load(root, f'instances_{split}2017.json')
+        pairs = _load(root, f'visual_refs_{split}.json')['pairs']
+        total += len(pairs)
+        anns = {a['id']: a for a in inst['annotations']}
+        names = {c['id']: c['name'] for c in inst['categories']}
+        for p in pairs:
+            t, r = anns[p['ann_id']], anns[p['ref_ann_id']]
+            assert t['image_id'] == p['image_id'] != p['ref_image_id'] == \
+                r['image_id']
+            assert names[t['category_id']] == names[r['category_id']] == \
+                p['category']
+            same = [a for a in inst['annotations'] if a['image_id'] ==
+                    p['image_id'] and a['category_id'] == t['category_id']]
+            assert len(same) == 1  # the target is the only one of its class
+    assert total > 0
 
 
 def test_bad_arguments(tmp_path):
@@ -421,3 +522,35 @@ def test_mmdet_refcoco_dataset(root):
     assert texts == sorted(s['raw'] for a in refs['annotations']
                            for s in a['sentences'])
     assert all(osp.isfile(ds[k]['img_path']) for k in range(len(ds)))
+
+
+def test_make_synthetic_coco_cli(tmp_path):
+    """The converter refuses a folder of real data with a clear message and
+    skips the work with --if-stale when the set is current."""
+    import subprocess
+    import sys
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    tool = osp.join(repo, 'tools', 'dataset_converters',
+                    'make_synthetic_coco.py')
+    env = dict(os.environ, PYTHONPATH=repo)
+
+    def run(*args):
+        return subprocess.run([sys.executable, tool, *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    real = tmp_path / 'coco'
+    real.mkdir()
+    (real / 'instances.json').write_text('{}')
+    proc = run('--out', str(real), '--num-train', '1', '--num-val', '1',
+               '--size', '32')
+    assert proc.returncode != 0 and 'not empty' in proc.stderr
+    assert sorted(p.name for p in real.iterdir()) == ['instances.json']
+    out = str(tmp_path / 'syn')
+    args = ('--out', out, '--num-train', '1', '--num-val', '1', '--size',
+            '32')
+    assert run(*args).returncode == 0
+    proc = run(*args, '--if-stale')
+    assert proc.returncode == 0 and 'is current' in proc.stdout
+    proc = run('--out', out, '--num-train', '2', '--num-val', '1', '--size',
+               '32', '--if-stale')  # other arguments: regenerated
+    assert proc.returncode == 0 and '"train": 2' in proc.stdout

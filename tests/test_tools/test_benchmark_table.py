@@ -111,3 +111,60 @@ def test_end_to_end_tiny_seem_and_mask2former(tool, repo_root, tmp_path,
     assert [r['name'] for r in runs] == ['SEEM', 'Mask2Former']
     assert all('coco_panoptic/PQ' in r['metrics'] for r in runs)
     assert (tmp_path / 'c.png').read_bytes()[:4] == b'\x89PNG'
+
+
+@pytest.fixture(scope='module')
+def metrics_table(repo_root):
+    path = repo_root / 'tools' / 'analysis_tools' / 'metrics_table.py'
+    spec = importlib.util.spec_from_file_location('metrics_table', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_metrics_table_reads_run_default_layout(metrics_table, tmp_path):
+    """run_default.sh's work dir: eval/runs.json (benchmark_table --json)
+    + eval/visual_referring_<NAME>.json -> one row per model, every SEEM
+    task's columns, the targets checked on the SEEM row, table.md."""
+    clicks = {f'interactive/mIoU@{k}': 60.0 + k for k in range(1, 21)}
+    runs = [
+        dict(name='SEEM', config='p.py', metrics={
+            'coco_panoptic/PQ': 50.0, 'coco_panoptic/PQ_th': 31.5,
+            'coco_panoptic/PQ_st': 90.0, 'coco/segm_mAP': 0.25,
+            'mIoU': 70.0}),
+        dict(name='SEEM', config='r.py', metrics={
+            'refseg/cIoU': 45.0, 'refseg/mIoU': 40.0}),
+        dict(name='SEEM', config='i.py', metrics=dict(
+            clicks, **{'interactive/NoC@85': 4.5,
+                       'interactive/NoC@90': 7.0})),
+        dict(name='Mask2Former', config='m.py', metrics={
+            'coco_panoptic/PQ': 40.0}),
+        dict(name='X-Decoder', config='x.py', metrics={},
+             error='RuntimeError: boom'),
+    ]
+    (tmp_path / 'eval').mkdir()
+    (tmp_path / 'eval' / 'runs.json').write_text(json.dumps(runs))
+    (tmp_path / 'eval' / 'visual_referring_SEEM.json').write_text(
+        json.dumps({'visref/mIoU': 33.3, 'visref/cIoU': 30.0}))
+    table = metrics_table.main([str(tmp_path), '--seconds', '1300'])
+    lines = table.splitlines()
+    heads = [c.strip() for c in lines[0].strip('|').split('|')]
+    assert heads[:4] == ['model', 'PQ', 'PQ things', 'PQ stuff']
+    for h in ('mask AP', 'ref cIoU', 'NoC@85', 'mIoU@1', 'mIoU@20',
+              'visual ref mIoU'):
+        assert h in heads
+    seem = dict(zip(heads, [c.strip() for c in lines[2].strip('|').split(
+        '|')]))
+    assert seem['PQ things'] == '31.5' and seem['mask AP'] == '25.0'
+    assert seem['mIoU@5'] == '65.0' and seem['visual ref mIoU'] == '33.3'
+    m2f = dict(zip(heads, [c.strip() for c in lines[3].strip('|').split(
+        '|')]))
+    assert m2f['PQ'] == '40.0' and m2f['ref cIoU'] == '-'
+    assert 'failed: X-Decoder x.py: RuntimeError: boom' in table
+    targets = [x for x in lines if x.startswith('SEEM targets')][0]
+    assert 'PQ things >= 30: met' in targets
+    assert 'referring cIoU >= 50: MISSED' in targets
+    assert 'mIoU@5 >= mIoU@1 + 10: MISSED' in targets  # 65 < 61 + 10
+    assert 'NoC@85 <= 5: met' in targets
+    assert '21.7 min <= 20: MISSED' in targets
+    assert (tmp_path / 'table.md').read_text().strip() == table.strip()

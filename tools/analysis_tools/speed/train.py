@@ -25,47 +25,20 @@ def synthetic_scene(size: int, seed: int, index: int) -> Dict:
     the visible thing masks with their shape index, the stuff masks and one
     referring sentence that singles out one object (as the generator writes
     them), with that object's index."""
-    from mmseem.datasets import synthetic as syn
-    rng = np.random.default_rng([seed, size, index])
-    layout, objs, img = syn._make_image(rng, size)
-    covered = np.zeros((size, size), bool)
-    for o in objs:
-        covered |= o['mask']
-    stuff = []
-    for s in range(len(syn.SYNTHETIC_STUFF_CLASSES)):
-        m = (layout == s) & ~covered
-        if m.any():
-            stuff.append((s, m))
-    text, text_ind = None, None
-    if objs:
-        ref_objs = []
-        for o in objs:
-            ys, xs = np.nonzero(o['mask'])
-            ref_objs.append(
-                dict(shape=o['shape'],
-                     color=o['color'],
-                     size=o['size'],
-                     area=int(o['mask'].sum()),
-                     cx=float(xs.mean()),
-                     cy=float(ys.mean()),
-                     regions={
-                         n: float((layout[o['mask']] == s).mean())
-                         for s, n in enumerate(syn.SYNTHETIC_STUFF_CLASSES)
-                     }))
-        refs = syn._make_refs(rng, ref_objs, size)
-        if refs:
-            text_ind = min(refs)
-            text = syn._sentence(rng, refs[text_ind][0])
-        else:
-            text_ind = 0
-            text = f"the {objs[0]['color']} {objs[0]['shape']}"
+    from mmseem.datasets.synthetic import make_scene
+    scene = make_scene(size, seed, index, 'train')
+    objs = scene.objects
+    if scene.sentences:
+        text_ind, text = scene.sentences[0]
+    elif objs:
+        text_ind, text = 0, f'the {objs[0].color} {objs[0].shape}'
+    else:
+        text_ind, text = None, None
     return dict(
-        img=np.ascontiguousarray(img[..., ::-1]),  # RGB -> BGR (as loaded)
-        things=[o['mask'] for o in objs],
-        thing_ids=[
-            syn.SYNTHETIC_THING_CLASSES.index(o['shape']) for o in objs
-        ],
-        stuff=stuff,
+        img=np.ascontiguousarray(scene.image[..., ::-1]),  # RGB -> BGR
+        things=[o.mask for o in objs],
+        thing_ids=[o.label for o in objs],
+        stuff=scene.stuff_masks(),
         text=text,
         text_ind=text_ind)
 

@@ -1,14 +1,15 @@
 """End to end: the web demo in headless Chromium (Selenium).
 
 Starts ``demo/webui.py`` with the tiny random-weight model on a free local
-port, uploads a real photo, clicks a point (a mask appears), types a
+port, uploads a real photo (a synthetic scene at the same size where
+../shared/data is absent, e.g. in CI, so that CI runs it), clicks a point (a mask appears), types a
 sentence (the referring result appears), undoes it, paints a scribble
 (round 2 of the same object), uploads a broken file (an error in the page,
 the app keeps working) and saves a screenshot to
 ``$MMSEEM_ARTIFACTS`` (default ``work_dirs/artifacts/``).
 
 Skips with the reason when Chromium, chromedriver, selenium or gradio is
-missing (``.ci/run`` installs them) or when ../shared/data is absent.
+missing (``.ci/run`` installs them).
 """
 import os
 import shutil
@@ -124,7 +125,26 @@ def _result_png(drv):
                            .convert('RGB'))
 
 
-def test_webui_in_chromium(server, browser, photo, tmp_path):
+@pytest.fixture(scope='module')
+def upload_photo(tmp_path_factory):
+    """The real COCO photo (640 x 480) when ../shared/data is there, else a
+    synthetic scene of mmseem's generator written as a 640 x 480 JPEG."""
+    real = REPO.parent / 'shared' / 'data' / 'coco_panoptic_sample' / 'sample_data' / \
+        'input_images' / '000000439180.jpg'
+    if real.is_file():
+        return str(real)
+    import cv2
+
+    from mmseem.datasets.synthetic import make_scene
+    rgb = make_scene(image_size=160, seed=0, index=0, split='val').image
+    img = cv2.resize(np.ascontiguousarray(rgb[..., ::-1]), (640, 480),
+                     interpolation=cv2.INTER_NEAREST)
+    path = tmp_path_factory.mktemp('webui') / 'synthetic_scene.jpg'
+    assert cv2.imwrite(str(path), img)
+    return str(path)
+
+
+def test_webui_in_chromium(server, browser, upload_photo, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     url, log, port = server
@@ -135,9 +155,9 @@ def test_webui_in_chromium(server, browser, photo, tmp_path):
     # listens on the loopback address only
     assert f'127.0.0.1:{port}' in log.read_text()
 
-    # upload a real photo
+    # upload a real photo (or the synthetic stand-in)
     drv.find_element(By.CSS_SELECTOR, '#upload input[type=file]').send_keys(
-        photo)
+        upload_photo)
     _wait(drv, lambda d: _status(d).startswith('Image 640 x'), 'the upload')
     _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, '#result img'),
           'the image')
@@ -193,6 +213,6 @@ def test_webui_in_chromium(server, browser, photo, tmp_path):
     _wait(drv, lambda d: 'Error' in _status(d), 'the upload error')
     assert 'Cannot read the upload' in _status(drv)
     drv.find_element(By.CSS_SELECTOR, '#upload input[type=file]').send_keys(
-        photo)
+        upload_photo)
     _wait(drv, lambda d: _status(d).startswith('Image 640 x'),
           'a new upload after the error')

@@ -21,7 +21,9 @@ and evaluates **visual referring** on every pair of
 of the same class in another val image, whose mask is the prompt) with
 mmengine's ``Evaluator`` and mmseem's ``ReferringMetric`` (prefix
 ``visref``: cIoU, mIoU, Prec@k); the metrics go to ``--metrics-json``.
-Drawing is plain OpenCV.
+Masks with their class names, clicks by polarity and sentences are drawn by
+:class:`mmseem.visualization.SEEMVisualizer`; OpenCV only scales the
+128 px images up, outlines the ground truth and lays out the panels.
 """
 import argparse
 import json
@@ -96,19 +98,36 @@ def _row(panels, gap=6):
     return np.hstack(out)
 
 
+_VISUALIZER = []
+
+
+def _vis():
+    """One :class:`SEEMVisualizer` for every picture of the run."""
+    if not _VISUALIZER:
+        from mmseem.visualization import SEEMVisualizer
+        _VISUALIZER.append(SEEMVisualizer(name='seem_default_pictures'))
+    return _VISUALIZER[0]
+
+
+def _big_mask(mask):
+    return _big(mask.astype(np.uint8)) > 0
+
+
+def _masks_panel(rgb, masks, labels, colors=None):
+    """The image scaled up with ``masks`` [N, h, w] drawn with ``labels``."""
+    big = _big(rgb)
+    if len(masks) == 0:
+        return big
+    return _vis().draw_masks(big, np.stack([_big_mask(m) for m in masks]),
+                             labels=labels, colors=colors)
+
+
 def _segments_panel(rgb, segments, names, palette):
     """``segments``: [(label, bool mask)] -> overlay with class names."""
-    panel = _big(rgb).astype(np.float64)
-    for label, mask in segments:
-        panel = _overlay(panel, mask, palette[label], 0.55)
-    panel = panel.astype(np.uint8)
-    for label, mask in segments:
-        _outline(panel, mask)
-        ys, xs = np.nonzero(mask)
-        if len(xs):
-            _text(panel, names[label], (xs.mean() * SCALE - 18,
-                                        ys.mean() * SCALE + 4))
-    return panel
+    return _masks_panel(rgb, [m for _, m in segments],
+                        [names[label] for label, _ in segments],
+                        [tuple(int(c) for c in palette[label])
+                         for label, _ in segments])
 
 
 def _save(path, rgb):
@@ -178,11 +197,13 @@ def referring_pictures(predictor, args, out):
         sent = ann['sentences'][0]['raw']
         predictor.set_image(rgb)
         pred = predictor.predict_text(sent)['masks'][0]
-        panel = _outline(_overlay(_big(rgb).astype(np.float64), pred,
-                                  (255, 0, 255)).astype(np.uint8), gt)
+        panel = _outline(_masks_panel(rgb, [pred], ['prediction'],
+                                      [(255, 0, 255)]), gt)
+        panel = _vis().draw_sentence(panel, sent)
         iou = (pred & gt).sum() / max((pred | gt).sum(), 1)
         paths.append(_save(osp.join(out, f'referring_{i}.png'), _title(
-            panel, f'"{sent}"  IoU {iou:.2f}')))
+            panel, f'prediction (fill), ground truth (outline): IoU '
+                   f'{iou:.2f}')))
     return paths
 
 
@@ -222,15 +243,13 @@ def click_pictures(predictor, cfg, args, out):
         panels = []
         for k in CLICK_STEPS:
             j = min(k, len(history)) - 1
-            p = _outline(_overlay(_big(rgb).astype(np.float64), history[j],
-                                  (255, 0, 255)).astype(np.uint8), gt)
-            for c in clicks[:j + 1]:
-                xy = (int((c.x + .5) * SCALE), int((c.y + .5) * SCALE))
-                color = (0, 220, 0) if c.is_positive else (255, 40, 40)
-                cv2.circle(p, xy, 7, color, -1)
-                cv2.putText(p, '+' if c.is_positive else '-',
-                            (xy[0] - 5, xy[1] + 5), cv2.FONT_HERSHEY_SIMPLEX,
-                            0.5, (255, 255, 255), 2, cv2.LINE_AA)
+            p = _outline(_masks_panel(rgb, [history[j]], ['object'],
+                                      [(255, 0, 255)]), gt)
+            shown = clicks[:j + 1]
+            p = _vis().draw_prompts(
+                p, points=[((c.x + .5) * SCALE, (c.y + .5) * SCALE)
+                           for c in shown],
+                point_labels=[int(c.is_positive) for c in shown])
             panels.append(_title(p, f'{k} click{"s" * (k > 1)}: IoU '
                                     f'{ious[k - 1]:.2f}'))
         paths.append(_save(osp.join(out, f'clicks_{n}.png'), _row(panels)))
@@ -254,6 +273,7 @@ def visual_referring(predictor, args, out):
                                   info['file_name']))[..., ::-1]
         return rgb, coco.annToMask(coco.loadAnns(ann_id)[0]).astype(bool)
 
+    from mmseem.structures import VisualPrompts
     evaluator = Evaluator(dict(type='ReferringMetric', prefix='visref'))
     paths = []
     for n, pair in enumerate(pairs):
@@ -267,11 +287,11 @@ def visual_referring(predictor, args, out):
                 gt[None]))])
         if n < args.num:
             iou = (pred[0] & gt).sum() / max((pred[0] | gt).sum(), 1)
-            left = _outline(_overlay(_big(ref_rgb).astype(np.float64),
-                                     ref_mask, (255, 200, 0)).astype(
-                                         np.uint8), ref_mask)
-            right = _outline(_overlay(_big(rgb).astype(np.float64), pred[0],
-                                      (255, 0, 255)).astype(np.uint8), gt)
+            left = _vis().draw_visual_prompts(
+                _big(ref_rgb),
+                VisualPrompts.from_masks(_big_mask(ref_mask)[None]))
+            right = _outline(_masks_panel(rgb, [pred[0]], ['prediction'],
+                                          [(255, 0, 255)]), gt)
             paths.append(_save(
                 osp.join(out, f'visual_referring_{n}.png'),
                 _row([_title(left, f'prompt: a {pair["category"]} here'),

@@ -105,11 +105,11 @@ file with every individual time.
 Package layout: ``tools/analysis_tools/benchmark_speed.py`` is the command
 line (it puts ``tools/analysis_tools`` on ``sys.path`` and calls
 :func:`speed.cli.main`); ``common`` holds the defaults, measurement names,
-machine line, memory probes and the timing loop; ``infer``, ``train`` and
-``video`` one mode each; ``report`` the ratios, reference rows and table;
-``cli`` the options and the run.
+machine line, memory probes and the timing loop; ``infer``, ``train`` (its
+batch in ``train_data``) and ``video`` one mode each; ``report`` the
+ratios, reference rows and table; ``cli`` the options and the run.
 """
-from . import cli, common, infer, report, train, video
+from . import cli, common, infer, report, train, train_data, video
 
 
 def _public(module):
@@ -121,7 +121,7 @@ def _public(module):
 
 
 __all__ = []
-for _m in (common, infer, train, video, report, cli):
+for _m in (common, infer, train_data, train, video, report, cli):
     for _n in _public(_m):
         globals()[_n] = getattr(_m, _n)
         __all__.append(_n)

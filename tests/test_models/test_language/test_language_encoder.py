@@ -11,21 +11,8 @@ from mmseem.models.language.language_encoder import (LanguageEncoder,
 from mmseem.models.language.prompt_templates import (PROMPT_TEMPLATES,
                                                      clean_class_name,
                                                      prompt_random_template)
-from mmseem.models.language.tokenizer import find_clip_bpe_file
+from _bpe import requires_bpe  # this folder's _bpe.py
 
-
-def _has_bpe():
-    try:
-        find_clip_bpe_file()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-requires_bpe = pytest.mark.skipif(
-    not _has_bpe(),
-    reason='CLIP BPE vocabulary missing: '
-    'pip install --no-deps open-clip-torch')
 
 TEMPLATES = ('a photo of a {}.', '{}.', 'a drawing of the {}.')
 MANIFEST = osp.join(

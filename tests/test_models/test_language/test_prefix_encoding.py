@@ -11,21 +11,8 @@ from mmseem.models.language.language_encoder import LanguageEncoder
 from mmseem.models.language.prefix_encoding import (encode_eot_prefix_shared,
                                                     group_by_template,
                                                     shared_prefix_lengths)
-from mmseem.models.language.tokenizer import find_clip_bpe_file
+from _bpe import has_bpe, requires_bpe  # this folder's _bpe.py
 
-
-def _has_bpe():
-    try:
-        find_clip_bpe_file()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-requires_bpe = pytest.mark.skipif(
-    not _has_bpe(),
-    reason='CLIP BPE vocabulary missing: '
-    'pip install --no-deps open-clip-torch')
 
 TEMPLATES = ('a photo of a {}.', '{}.', 'a drawing of the {} in a game.',
              'the {}')
@@ -152,7 +139,7 @@ def test_weights_digest_sees_values():
 
 def test_small_vocabularies_stay_off_disk(tmp_path):
     model = _tiny(disk_cache=str(tmp_path))  # default threshold 2000
-    if not _has_bpe():
+    if not has_bpe():
         pytest.skip('CLIP BPE vocabulary missing')
     model.get_class_embeddings(['dog'], is_eval=True)
     assert os.listdir(tmp_path) == []

@@ -9,20 +9,7 @@ from mmseem.models.language.tokenizer import (CLIP_VOCAB_SIZE, EOT_TOKEN,
                                               build_clip_tokenizer,
                                               find_clip_bpe_file,
                                               load_clip_bpe)
-
-
-def _has_bpe():
-    try:
-        find_clip_bpe_file()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-requires_bpe = pytest.mark.skipif(
-    not _has_bpe(),
-    reason='CLIP BPE vocabulary missing: '
-    'pip install --no-deps open-clip-torch')
+from _bpe import requires_bpe  # this folder's _bpe.py
 
 
 @pytest.fixture(scope='module')

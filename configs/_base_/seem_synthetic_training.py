@@ -69,6 +69,10 @@ seem_criterion = dict(
         # thin scribbles, keep the smallest circle preset.
         shape_probs=dict(point=0.5, polygon=0.15, scribble=0.25,
                          circle=0.1),
+        # a point prompt is one pixel (official: 1-20 random pixels of the
+        # object, which already outline it): the first round then looks
+        # like the benchmark's single click and corrective clicks matter
+        max_points=1,
         scribble_presets=dict(rand_curve_small=1.0),  # official: + rand_curve
         circle_presets=dict(object_like_small=1.0)),  # official: 3 presets
     num_points=seem_num_points,

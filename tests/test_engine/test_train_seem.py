@@ -100,3 +100,29 @@ def test_every_task_loss_goes_down(workspace, tmp_path):
         curve = [sum(r[k] for k in keys) for r in losses]
         first, last = sum(curve[:15]) / 15, sum(curve[-15:]) / 15
         assert last < first, (task, first, last)
+
+
+def test_small_recipe_freezes_the_text_encoder():
+    """The synthetic recipe's deviations (see the config comments): SEEM
+    small on mmdet's ResNet-18, its random-init text encoder frozen (the
+    temperature still trains), bare class names, temperature from e^3."""
+    from mmengine.config import Config
+
+    from mmseem.registry import MODELS
+    from mmseem.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(
+        str(REPO / 'configs/seem/seem_small_8xb2-2k_synthetic.py'))
+    model = MODELS.build(cfg.model)
+    le = model.sem_seg_head.lang_encoder
+    assert le.prompt_templates == ('{}', )
+    assert float(le.logit_scale) == 3.0 and le.logit_scale.requires_grad
+    assert not any(p.requires_grad for p in le.lang_encoder.parameters())
+    assert not le.lang_proj.requires_grad
+    assert type(model.backbone).__name__ == 'BackboneWrapper'
+    assert all(p.requires_grad for p in model.backbone.parameters())
+    # the evaluation configs build the same model (same class embeddings)
+    ev = Config.fromfile(
+        str(REPO / 'configs/seem/seem_small_synthetic-panoptic.py'))
+    assert ev.model.sem_seg_head.predictor.lang_encoder == \
+        cfg.model.sem_seg_head.predictor.lang_encoder

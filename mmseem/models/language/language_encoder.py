@@ -56,7 +56,7 @@ class LanguageEncoder(BaseModule):
     Parameters (official names, under ``sem_seg_head.predictor.lang_encoder``
     in SEEM checkpoints): ``lang_encoder`` (text transformer), ``lang_proj``
     ([C_text, D] projection) and ``logit_scale`` (scalar log temperature,
-    initialised to 1).
+    initialised to ``logit_scale_init``, 1 officially).
 
     Class embeddings (``get_class_embeddings``) follow SEEM:
 
@@ -100,6 +100,9 @@ class LanguageEncoder(BaseModule):
         disk_cache_min_prompts (int): Only vocabularies of at least this
             many prompts (classes x templates) go to disk; smaller ones take
             less time to compute than hashing the weights.
+        logit_scale_init (float): Initial log temperature (SEEM: 1; a
+            random-init text encoder trained from scratch may start at
+            CLIP's ``log(1 / 0.07)``).
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -121,11 +124,12 @@ class LanguageEncoder(BaseModule):
                  cache_size: int = 8,
                  disk_cache: Union[str, bool] = True,
                  disk_cache_min_prompts: int = 2000,
+                 logit_scale_init: float = 1.0,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.lang_encoder = MODELS.build(lang_encoder)
         self.lang_proj = nn.Parameter(torch.empty(dim_lang, dim_proj))
-        self.logit_scale = nn.Parameter(torch.ones([]))
+        self.logit_scale = nn.Parameter(torch.full([], float(logit_scale_init)))
         trunc_normal_(self.lang_proj, std=.02)
         self.context_length = context_length
         self.tokenizer_cfg = tokenizer or dict(

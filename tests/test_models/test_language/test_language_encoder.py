@@ -268,3 +268,19 @@ def test_registry_build():
             dim_proj=4))
     assert enc.lang_proj.shape == (8, 4)
     assert enc.logit_scale.item() == 1.0
+
+
+def test_logit_scale_init():
+    """SEEM's temperature starts at log-scale 1 (official); the synthetic
+    recipe's random-init encoder starts it higher (``logit_scale_init``),
+    and the value survives ``init_weights``."""
+    official = _tiny()
+    official.init_weights()
+    assert float(official.logit_scale) == 1.0
+    warm = LanguageEncoder(
+        lang_encoder=dict(type='CLIPTextTransformer', context_length=77,
+                          vocab_size=49408, width=16, layers=1, heads=2),
+        dim_lang=16, dim_proj=16, logit_scale_init=3.0, disk_cache=False)
+    warm.init_weights()
+    assert float(warm.logit_scale) == 3.0
+    assert warm.logit_scale.requires_grad

@@ -8,6 +8,7 @@
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/datasets/synthetic_panoptic.py',
+    '../_base_/models/resnet18_random_init.py',
 ]
 
 num_things_classes = 5
@@ -30,16 +31,7 @@ model = dict(
     _scope_='mmdet',
     type='Mask2Former',
     data_preprocessor=data_preprocessor,
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        init_cfg=None),  # random init: no download
+    backbone={{_base_.resnet18_random_init}},  # shared with SEEM small
     panoptic_head=dict(
         type='Mask2FormerHead',
         in_channels=[64, 128, 256, 512],

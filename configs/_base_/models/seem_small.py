@@ -9,22 +9,13 @@
 # its res5 features at chance for the five shapes); ResNet-18: PQ things
 # 5.3, mask AP 53.0.
 # seem_tiny.py (16-d / 32-d, 7 queries) stays the model of the tests.
-_base_ = ['./seem_focalt.py']
+_base_ = ['./seem_focalt.py', './resnet18_random_init.py']
 dim = 64
 model = dict(
     backbone=dict(
         _delete_=True,
         type='BackboneWrapper',
-        backbone=dict(
-            type='mmdet.ResNet',
-            depth=18,
-            num_stages=4,
-            out_indices=(0, 1, 2, 3),
-            frozen_stages=-1,
-            norm_cfg=dict(type='BN', requires_grad=True),
-            norm_eval=False,
-            style='pytorch',
-            init_cfg=None)),  # random init: nothing is downloaded
+        backbone={{_base_.resnet18_random_init}}),
     sem_seg_head=dict(
         pixel_decoder=dict(
             in_channels=[64, 128, 256, 512],

@@ -222,11 +222,14 @@ def _place_objects(rng, size, num_objects):
     shapes = rng.choice(len(SYNTHETIC_THING_CLASSES),
                         size=int(rng.integers(2, 4)), replace=False)
     # version 3: the objects of an image have distinct colours (module doc)
+    if num_objects > len(SYNTHETIC_COLORS):
+        raise ValueError(f'{num_objects} objects need as many distinct '
+                         f'colours; there are {len(SYNTHETIC_COLORS)}')
     colors = rng.permutation(len(SYNTHETIC_COLORS))
     objs: List[SceneObject] = []
     for i in range(num_objects):
         shape = SYNTHETIC_THING_CLASSES[int(rng.choice(shapes))]
-        color = list(SYNTHETIC_COLORS)[int(colors[i % len(colors)])]
+        color = list(SYNTHETIC_COLORS)[int(colors[i])]
         size_word = 'small' if rng.random() < 0.55 else 'large'
         lo, hi = SYNTHETIC_SIZES[size_word]
         for _try in range(20):

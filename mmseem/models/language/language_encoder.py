@@ -100,9 +100,10 @@ class LanguageEncoder(BaseModule):
         disk_cache_min_prompts (int): Only vocabularies of at least this
             many prompts (classes x templates) go to disk; smaller ones take
             less time to compute than hashing the weights.
-        logit_scale_init (float): Initial log temperature (SEEM: 1; a
-            random-init text encoder trained from scratch may start at
-            CLIP's ``log(1 / 0.07)``).
+        logit_scale_init (float): Initial log temperature. Defaults to 1
+            (SEEM's init; its checkpoints bring their own value). mmseem's
+            synthetic recipe starts a random-init encoder at 3
+            (``configs/_base_/models/seem_small.py``).
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -129,7 +130,8 @@ class LanguageEncoder(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.lang_encoder = MODELS.build(lang_encoder)
         self.lang_proj = nn.Parameter(torch.empty(dim_lang, dim_proj))
-        self.logit_scale = nn.Parameter(torch.full([], float(logit_scale_init)))
+        self.logit_scale = nn.Parameter(
+            torch.full([], float(logit_scale_init)))
         trunc_normal_(self.lang_proj, std=.02)
         self.context_length = context_length
         self.tokenizer_cfg = tokenizer or dict(

@@ -7,14 +7,14 @@
 #   bash tools/run_default.sh [--with-baselines] [--iters N] [--checkpoint CKPT]
 # --checkpoint: evaluate this SEEM checkpoint instead of training one.
 # env: WORK_DIR (default work_dirs/default), DATA_ROOT (data/synthetic),
-#      ITERS (2000), WITH_BASELINES=1 (also Mask2Former R18 and X-Decoder
+#      ITERS (3000), WITH_BASELINES=1 (also Mask2Former R18 and X-Decoder
 #      small on the same budget, and their rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's mmseem
 WORK=${WORK_DIR:-work_dirs/default}
 DATA=${DATA_ROOT:-data/synthetic}
-ITERS=${ITERS:-2000}
+ITERS=${ITERS:-3000}
 BASELINES=${WITH_BASELINES:-0}
 SEEM_CKPT=""
 while [ $# -gt 0 ]; do
@@ -48,17 +48,17 @@ train() {  # NAME CONFIG: train on $ITERS iterations, no validation
 }
 mkdir -p "$WORK"
 if [ -z "$SEEM_CKPT" ]; then
-    train seem configs/seem/seem_small_8xb2-2k_synthetic.py
+    train seem configs/seem/seem_small_8xb2-3k_synthetic.py
     SEEM_CKPT="$WORK/seem/iter_$ITERS.pth"
 fi
 RUNS=(--run SEEM configs/seem/seem_small_synthetic-panoptic.py "$SEEM_CKPT"
       --run SEEM configs/seem/seem_small_synthetic-referring.py "$SEEM_CKPT"
       --run SEEM configs/seem/seem_small_synthetic-interactive.py "$SEEM_CKPT")
 if [ "$BASELINES" = 1 ]; then
-    train mask2former configs/baselines/mask2former_r18_8xb2-2k_synthetic.py
-    train xdecoder configs/baselines/xdecoder_small_8xb2-2k_synthetic.py
+    train mask2former configs/baselines/mask2former_r18_8xb2-3k_synthetic.py
+    train xdecoder configs/baselines/xdecoder_small_8xb2-3k_synthetic.py
     XD_CKPT="$WORK/xdecoder/iter_$ITERS.pth"
-    RUNS+=(--run Mask2Former configs/baselines/mask2former_r18_8xb2-2k_synthetic.py
+    RUNS+=(--run Mask2Former configs/baselines/mask2former_r18_8xb2-3k_synthetic.py
                  "$WORK/mask2former/iter_$ITERS.pth"
            --run X-Decoder configs/seem/seem_small_synthetic-panoptic.py "$XD_CKPT"
                  model.sem_seg_head.predictor.spatial=False

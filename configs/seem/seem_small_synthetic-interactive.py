@@ -1,7 +1,7 @@
 # The small random-init SEEM (configs/_base_/models/seem_small.py),
 # interactive (click) benchmark on the synthetic set with the standard
 # (RITM) click protocol: every object is its own session, NoC@85/90/95,
-# NoF@85/90 (RITM's count) and mIoU@k of a seem_small_8xb2-2k_synthetic.py
+# NoF@85/90 (RITM's count) and mIoU@k of a seem_small_8xb2-3k_synthetic.py
 # checkpoint (InteractiveMetric). protocol='seem' gives SEEM's own figures.
 _base_ = [
     '../_base_/default_runtime.py',

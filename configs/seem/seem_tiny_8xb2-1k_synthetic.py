@@ -3,7 +3,7 @@
 # (grounding) + interactive (spatial) tasks jointly, as SEEM trains on COCO.
 #   python tools/dataset_converters/make_synthetic_coco.py
 #   python tools/train.py configs/seem/seem_tiny_8xb2-1k_synthetic.py
-# Same data, loss and schedule shape as seem_small_8xb2-2k_synthetic.py
+# Same data, loss and schedule shape as seem_small_8xb2-3k_synthetic.py
 # (configs/_base_/seem_synthetic_training.py, _base_/schedules/
 # synthetic_cpu.py); what differs: the model, lr 3e-4, 1000 iterations,
 # validation / checkpoints every 250, 2 corrective rounds.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-CONFIG_NAME = 'mask2former_r18_8xb2-2k_synthetic.py'
+CONFIG_NAME = 'mask2former_r18_8xb2-3k_synthetic.py'
 
 
 def _installed_mim_dir():

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,8 +25,8 @@ def workspace(tmp_path_factory):
 
 
 @pytest.mark.parametrize('config', [
-    'configs/seem/seem_small_8xb2-2k_synthetic.py',
-    'configs/baselines/xdecoder_small_8xb2-2k_synthetic.py',
+    'configs/seem/seem_small_8xb2-3k_synthetic.py',
+    'configs/baselines/xdecoder_small_8xb2-3k_synthetic.py',
 ])
 def test_two_training_iterations(config, workspace, tmp_path):
     wd = tmp_path / 'wd'
@@ -102,23 +103,32 @@ def test_every_task_loss_goes_down(workspace, tmp_path):
         assert last < first, (task, first, last)
 
 
-def test_small_recipe_freezes_the_text_encoder():
+def test_small_recipe_text_side():
     """The synthetic recipe's deviations (see the config comments): SEEM
-    small on mmdet's ResNet-18, its random-init text encoder frozen (the
-    temperature still trains), bare class names, temperature from e^3."""
+    small on mmdet's ResNet-18, class names through a frozen snapshot of
+    the random-init text encoder while the encoder itself trains for the
+    sentences, bare class names, temperature from e^3."""
     from mmengine.config import Config
 
     from mmseem.registry import MODELS
     from mmseem.utils import register_all_modules
     register_all_modules()
     cfg = Config.fromfile(
-        str(REPO / 'configs/seem/seem_small_8xb2-2k_synthetic.py'))
+        str(REPO / 'configs/seem/seem_small_8xb2-3k_synthetic.py'))
+    assert not cfg.model.get('frozen_modules')
     model = MODELS.build(cfg.model)
+    model.init_weights()
     le = model.sem_seg_head.lang_encoder
+    assert type(le).__name__ == 'FrozenVocabularyLanguageEncoder'
     assert le.prompt_templates == ('{}', )
     assert float(le.logit_scale) == 3.0 and le.logit_scale.requires_grad
-    assert not any(p.requires_grad for p in le.lang_encoder.parameters())
-    assert not le.lang_proj.requires_grad
+    assert all(p.requires_grad for p in le.lang_encoder.parameters())
+    assert le.lang_proj.requires_grad
+    assert not any(p.requires_grad for p in le.vocab_encoder.parameters())
+    # the snapshot is taken after the whole model's init_weights
+    own, snap = le.lang_encoder.state_dict(), le.vocab_encoder.state_dict()
+    assert all(torch.equal(own[k], snap[k]) for k in own)
+    assert torch.equal(le.lang_proj, le.vocab_proj)
     assert type(model.backbone).__name__ == 'BackboneWrapper'
     assert all(p.requires_grad for p in model.backbone.parameters())
     # the evaluation configs build the same model (same class embeddings)

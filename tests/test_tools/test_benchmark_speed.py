@@ -15,7 +15,7 @@ TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_speed.py')
 TINY_SEEM = osp.join(ROOT, 'configs', 'seem',
                      'seem_tiny_synthetic-panoptic.py')
 TINY_M2F = osp.join(ROOT, 'configs', 'baselines',
-                    'mask2former_r18_8xb2-2k_synthetic.py')
+                    'mask2former_r18_8xb2-3k_synthetic.py')
 
 
 @pytest.fixture(scope='module')
@@ -57,7 +57,7 @@ def test_smoke_table_and_json(bench, tmp_path, capsys, keep_threads):
     assert all(set(c) == {'-'} for c in sep)
     assert all(len(r) == len(header) for r in body)
     seem, m2f = 'seem_tiny_synthetic-panoptic', \
-        'mask2former_r18_8xb2-2k_synthetic'
+        'mask2former_r18_8xb2-3k_synthetic'
     got = {(r[0], r[1], r[2], r[3].split(' (')[0]) for r in body}
     want = {('cpu', '64', seem, m)
             for m in ('full forward', 'features', 'interactive round',
@@ -194,7 +194,7 @@ def test_train_mode_interleaved_rows_and_ratio(bench, tmp_path, capsys,
     ])
     printed = capsys.readouterr().out
     seem, m2f = 'seem_tiny_8xb2-1k_synthetic', \
-        'mask2former_r18_8xb2-2k_synthetic'
+        'mask2former_r18_8xb2-3k_synthetic'
     rows = result['results']
     assert {r['mode'] for r in rows} == {'train'}
     trains = [r for r in rows if r['measurement'] == bench.TRAIN]

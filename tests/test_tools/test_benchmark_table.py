@@ -86,7 +86,7 @@ def test_end_to_end_tiny_seem_and_mask2former(tool, repo_root, tmp_path,
     table = tool.main([
         '--run', 'SEEM', 'configs/seem/seem_tiny_synthetic-panoptic.py',
         'none', '--run', 'Mask2Former',
-        'configs/baselines/mask2former_r18_8xb2-2k_synthetic.py',
+        'configs/baselines/mask2former_r18_8xb2-3k_synthetic.py',
         '--data-root', str(data), '--work-dir', str(tmp_path / 'work'),
         '--num-workers', '0', '--out', str(out), '--json',
         str(tmp_path / 'metrics.json'), '--plot', str(tmp_path / 'c.png'),

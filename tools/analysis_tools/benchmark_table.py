@@ -17,8 +17,8 @@ model is saved with matplotlib (Agg)::
         --run SEEM configs/seem/seem_tiny_davis.py none \\
             data_root=../shared/data/davis_car_shadow \\
         --run Mask2Former \\
-            configs/baselines/mask2former_r18_8xb2-2k_synthetic.py \\
-            work_dirs/mask2former_r18_8xb2-2k_synthetic/iter_2000.pth \\
+            configs/baselines/mask2former_r18_8xb2-3k_synthetic.py \\
+            work_dirs/mask2former_r18_8xb2-3k_synthetic/iter_3000.pth \\
         --data-root data/synthetic/ --out work_dirs/benchmark/table.md
 
 ``key=value`` items after a run's config are overrides of that run only

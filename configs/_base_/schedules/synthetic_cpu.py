@@ -4,7 +4,7 @@
 # 88.9 % and 96.3 % of training). A config with another length restates
 # max_iters in train_cfg and param_scheduler (base values are resolved when
 # the base is read).
-max_iters = 2000
+max_iters = 3000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters)
 optim_wrapper = dict(

@@ -67,21 +67,17 @@ class LanguageEncoder(BaseModule):
     - training: one random template per class and call, L2-normalised
       projected EOT embedding, with gradient; never cached.
 
-    Cache: keyed by (class names, ``prompt``, ``add_bgd``, device, dtype);
-    an entry is only reused while the encoder's parameters are unchanged
-    (same storage and in-place version counter, so optimizer steps and
-    ``load_state_dict`` invalidate it) and the module is in eval mode;
-    ``train()`` clears it. It is a plain dict, never in the state dict.
+    Cache: keyed by (class names, ``prompt``, ``add_bgd``, device, dtype),
+    reused only while the parameters are unchanged (storage and in-place
+    version counter: optimizer steps and ``load_state_dict`` invalidate it)
+    in eval mode; ``train()`` clears it; never in the state dict.
     Vocabularies of at least ``disk_cache_min_prompts`` prompts are also
-    kept on disk (:class:`EmbeddingDiskCache`, keyed by a hash of this
-    module's weights, the class list and the templates), so that another
-    process with the same weights and vocabulary reads them back.
+    kept on disk (:class:`EmbeddingDiskCache`, keyed by a hash of the
+    weights, the class list and the templates) for other processes.
 
-    With a causal text transformer the template ensemble is computed with
-    shared template prefixes (:func:`encode_eot_prefix_shared`: each
-    template's tokens before the class name once, then only the tokens up
-    to each prompt's end token), equal to the plain 77-token pass up to
-    float noise.
+    With a causal text transformer the template ensemble shares template
+    prefixes (:func:`encode_eot_prefix_shared`), equal to the plain
+    77-token pass up to float noise.
 
     Args:
         lang_encoder (dict): Config of the text transformer.
@@ -176,11 +172,20 @@ class LanguageEncoder(BaseModule):
         """Sentence embeddings [N, D]: hidden state at the EOT token (the
         largest token id, first occurrence) @ ``lang_proj``, L2-normalised
         if ``norm``."""
-        x = self.lang_encoder(input_ids, attention_mask)
+        return self._eot_embed((self.lang_encoder, self.lang_proj),
+                               input_ids, attention_mask, norm)
+
+    @staticmethod
+    def _eot_embed(modules, input_ids, attention_mask, norm) -> Tensor:
+        encoder, proj = modules
+        x = encoder(input_ids, attention_mask)
         x = x[torch.arange(x.shape[0], device=x.device),
-              input_ids.argmax(dim=-1)]
-        x = x @ self.lang_proj
+              input_ids.argmax(dim=-1)] @ proj
         return _l2_normalize(x) if norm else x
+
+    def vocabulary_modules(self) -> Tuple[nn.Module, Tensor]:
+        """(text transformer, projection) embedding the class names."""
+        return self.lang_encoder, self.lang_proj
 
     def forward_language_token(self,
                                input_ids: Tensor,
@@ -218,23 +223,23 @@ class LanguageEncoder(BaseModule):
             class_emb=class_emb,
             attention_mask=tokens['attention_mask'])
 
-    def forward(self, texts: Union[str, Sequence[str]],
-                norm: bool = False) -> Dict[str, Union[Tensor, dict]]:
-        """Alias of :meth:`encode_text`."""
-        return self.encode_text(texts, norm=norm)
+    def forward(self, texts, norm: bool = False) -> Dict:
+        return self.encode_text(texts, norm=norm)  # an alias
 
     # ------------------------------------------------------------------ #
     # open-vocabulary class embeddings
     # ------------------------------------------------------------------ #
     def _encode_batched(self, texts: List[str]) -> Tensor:
-        """Normalised sentence embeddings [N, D] in chunks of max_batch.
+        """Normalised class-name embeddings [N, D] (the
+        :meth:`vocabulary_modules`) in chunks of max_batch.
 
         With causal attention the EOT state does not depend on the padding
         after it, so each chunk is cut after its longest text (same result
         as the padded length-77 pass, much less compute).
         """
         tokens = self.tokenize(texts)
-        causal = getattr(self.lang_encoder, 'autoregressive', False)
+        modules = self.vocabulary_modules()
+        causal = getattr(modules[0], 'autoregressive', False)
         outs = []
         for i in range(0, len(texts), self.max_batch):
             ids = tokens['input_ids'][i:i + self.max_batch]
@@ -242,7 +247,7 @@ class LanguageEncoder(BaseModule):
             if causal:
                 length = int(mask.sum(-1).max())
                 ids, mask = ids[:, :length], mask[:, :length]
-            outs.append(self.forward_language(ids, mask, norm=True))
+            outs.append(self._eot_embed(modules, ids, mask, True))
         return torch.cat(outs)
 
     def _weights_version(self) -> tuple:
@@ -358,12 +363,13 @@ class LanguageEncoder(BaseModule):
         else:
             texts = list(names)
         num_templates = len(texts) // len(names)
-        if getattr(self.lang_encoder, 'autoregressive', False):
+        encoder, proj = self.vocabulary_modules()
+        if getattr(encoder, 'autoregressive', False):
             tokens = self.tokenize(texts)
             groups = group_by_template(len(names), num_templates)
-            x = encode_eot_prefix_shared(self.lang_encoder,
-                                         tokens['input_ids'], groups)
-            emb = _l2_normalize(x @ self.lang_proj)
+            x = encode_eot_prefix_shared(encoder, tokens['input_ids'],
+                                         groups)
+            emb = _l2_normalize(x @ proj)
         else:
             emb = self._encode_batched(texts)
         emb = emb.view(len(names), num_templates, -1).mean(dim=1)

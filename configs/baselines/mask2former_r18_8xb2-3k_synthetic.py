@@ -2,8 +2,8 @@
 # for CPU training on mmseem's synthetic set: the reference baseline that
 # SEEM and X-Decoder are compared against "trained or loaded the same way".
 # Every part is mmdet's own (built in the mmdet scope via `_scope_`). Same
-# budget as seem_small_8xb2-2k_synthetic.py / xdecoder_small_8xb2-2k_
-# synthetic.py: 2k iterations of batch 2, 64-d pixel decoder / decoder,
+# budget as seem_small_8xb2-3k_synthetic.py / xdecoder_small_8xb2-3k_
+# synthetic.py: 3k iterations of batch 2, 64-d pixel decoder / decoder,
 # 16 queries, 3 decoder layers.
 _base_ = [
     '../_base_/default_runtime.py',
@@ -112,9 +112,9 @@ model = dict(
         filter_low_score=True),
     init_cfg=None)
 
-# schedule: 2k iterations of batch 2 (the "8xb2" name keeps mmdet's
+# schedule: 3k iterations of batch 2 (the "8xb2" name keeps mmdet's
 # convention for the per-GPU batch; on one CPU it is 1x2).
-max_iters = 2000
+max_iters = 3000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=500)
 val_cfg = dict(type='ValLoop')

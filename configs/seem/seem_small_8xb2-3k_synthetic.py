@@ -4,7 +4,7 @@
 # interactive (spatial) tasks jointly, as SEEM trains on COCO. The main job
 # (tools/run_default.sh) trains and evaluates this config.
 #   python tools/dataset_converters/make_synthetic_coco.py
-#   python tools/train.py configs/seem/seem_small_8xb2-2k_synthetic.py
+#   python tools/train.py configs/seem/seem_small_8xb2-3k_synthetic.py
 # "8xb2" keeps mmdet's naming of the per-GPU batch; on one CPU it is 1x2.
 # Data, loss and prompt simulator: configs/_base_/seem_synthetic_training.py;
 # schedule: configs/_base_/schedules/synthetic_cpu.py.
@@ -28,16 +28,9 @@ _base_ = [
     '../_base_/seem_synthetic_training.py',
 ]
 model = dict(
-    # Deviation: the random-init text encoder is frozen (official: a
-    # CLIP-pretrained encoder, fine-tuned). Trained, it maps the five thing
-    # names onto one embedding within a few hundred iterations (pairwise
-    # cosine 0.86 at init -> 1.00; also with the class loss detached, via
-    # the grounding loss alone, and with its lr x0.1), after which no
-    # gradient can tell the shapes apart: PQ things 0.0. Frozen, the names
-    # stay apart (cosine 0.79) and the decoder learns to match them.
-    # Grounding still learns: the decoder reads the frozen encoder's token
-    # features, and logit_scale (the temperature) trains.
-    frozen_modules=('lang_encoder.lang_encoder', 'lang_encoder.lang_proj'),
+    # The text encoder trains for the sentences while class names go
+    # through its frozen snapshot (FrozenVocabularyLanguageEncoder, see
+    # configs/_base_/models/seem_small.py).
     train_cfg=dict(criterion={{_base_.seem_criterion}}),
     test_cfg=dict(vocabulary={{_base_.seem_vocabulary}}))
 train_dataloader = {{_base_.seem_train_dataloader}}

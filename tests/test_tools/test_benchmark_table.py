@@ -37,7 +37,8 @@ def test_table_and_plot_from_metrics(tool, tmp_path):
                       'vos/J&F': 62.5}),
         dict(name='Mask2Former', config='c.py', checkpoint='/x/m2f.pth',
              backbone='ResNet-18',
-             metrics={'coco_panoptic/PQ': 40.0, 'coco/segm_mAP': 30.0,
+             # mmdet's CocoMetric: AP in [0, 1], shown in %
+             metrics={'coco_panoptic/PQ': 40.0, 'coco/segm_mAP': 0.3,
                       'coco/segm_mAP_50': 55.0}),
         dict(name='X-Decoder', config='d.py', checkpoint=None, metrics={},
              error='ValueError: cannot do it'),

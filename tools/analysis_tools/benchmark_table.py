@@ -277,6 +277,11 @@ def _fmt(v: Optional[float]) -> str:
     return '-' if v is None else f'{v:.2f}'
 
 
+def _cell(header: str, v: Optional[float]) -> str:
+    # mmdet's CocoMetric reports AP in [0, 1]; the table is in %
+    return _fmt(v * 100 if header == 'mAP' and v is not None else v)
+
+
 def make_table(rows: 'OrderedDict[str, dict]',
                extra_columns=()) -> str:
     """Markdown table: Method | Checkpoint | Backbone | PQ .. J&F."""
@@ -287,7 +292,7 @@ def make_table(rows: 'OrderedDict[str, dict]',
     ]
     notes = []
     for name, row in rows.items():
-        vals = [_fmt(pick(row['metrics'], pat)) for _, _, pat in COLUMNS]
+        vals = [_cell(h, pick(row['metrics'], pat)) for h, _, pat in COLUMNS]
         vals += [_fmt(row['metrics'].get(k)) for k in extra_columns]
         lines.append(f"| {name} | {' / '.join(row['checkpoints'])} | "
                      f"{row.get('backbone') or '?'} | " + ' | '.join(vals) +

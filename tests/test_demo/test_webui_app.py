@@ -1,5 +1,7 @@
 """demo/webui.py: the command line (loopback by default), the error guard
 around every handler and the Gradio layout (built, not launched)."""
+import importlib.util
+
 import pytest
 
 from mmseem.apis import SEEMPredictor
@@ -7,6 +9,10 @@ from webui_session import DemoEngine
 
 webui = pytest.importorskip('webui', reason='demo/webui.py needs gradio '
                             '(pip install -r requirements/optional.txt)')
+# webui.py imports gradio lazily: the layout and main() need it
+needs_gradio = pytest.mark.skipif(
+    importlib.util.find_spec('gradio') is None,
+    reason='needs gradio (pip install -r requirements/optional.txt)')
 
 
 @pytest.fixture
@@ -43,6 +49,7 @@ def test_guard_turns_errors_into_status(engine, rgb, capsys):
     assert 'round 1' in status and not (image == rgb).all()
 
 
+@needs_gradio
 def test_layout_builds(engine):
     import gradio as gr
     app = webui.build_app(engine)
@@ -54,6 +61,7 @@ def test_layout_builds(engine):
         assert elem in ids, elem
 
 
+@needs_gradio
 def test_missing_checkpoint_is_a_clear_error(tiny_cfg_path, tmp_path,
                                              capsys):
     assert webui.main(['--config', tiny_cfg_path, '--checkpoint',

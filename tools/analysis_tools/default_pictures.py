@@ -13,6 +13,8 @@ CONFIG is an evaluation config of the synthetic set with the model
 * ``clicks_*.png``: one object's click session (standard protocol, as the
   evaluation plays it): prediction after clicks 1, 2, 3, 5, 10, 20 with the
   clicks drawn (+ green positive, - red negative) and the IoU;
+  ``clicks_hard_*.png``: the same for the objects that one click segments
+  worst (where corrective clicks have most to do);
 * ``visual_referring_*.png``: the prompt region in another image | the
   prediction in the target image.
 
@@ -46,6 +48,8 @@ def parse_args():
     p.add_argument('--out-dir', required=True)
     p.add_argument('--metrics-json', help='write visual referring metrics')
     p.add_argument('--num', type=int, default=4, help='pictures per kind')
+    p.add_argument('--num-hard', type=int, default=2, help='click sessions '
+                   'of the objects that one click segments worst')
     p.add_argument('--max-pairs', type=int, help='evaluate the first N '
                    'visual referring pairs only (smoke runs)')
     return p.parse_args()
@@ -207,39 +211,58 @@ def referring_pictures(predictor, args, out):
     return paths
 
 
-def click_pictures(predictor, cfg, args, out):
-    """One click session (standard protocol) per object of the first
-    images, drawn after clicks 1, 2, 3, 5, 10, 20."""
+def _click_session(predictor, rgb, gt, max_clicks):
+    """The standard protocol on one object; (clicks, ious, masks)."""
     from mmseem.evaluation.functional.click_protocols import \
         run_interactive_session
+    predictor.set_image(rgb)
+    history = []
+
+    def predict_fn(clicks_per_object, prev_masks):
+        clicks = clicks_per_object[0]
+        if len(history) == 0 or len(clicks) == 1:
+            predictor.reset()
+        res = predictor.predict(
+            points=[[[c.x + .5, c.y + .5] for c in clicks]],
+            point_labels=[[int(c.is_positive) for c in clicks]])
+        history.append(res['masks'][0])
+        return res['masks'][:1]
+
+    sess = run_interactive_session(predict_fn, gt[None], 'standard',
+                                   max_clicks=max_clicks)
+    return sess['clicks'][0], sess['ious'][0], history
+
+
+def click_pictures(predictor, cfg, args, out):
+    """One click session (standard protocol) per object of the first
+    images (``clicks_*.png``) and of the ``--num-hard`` objects that one
+    click segments worst (``clicks_hard_*.png``), drawn after clicks 1, 2,
+    3, 5, 10, 20."""
     from pycocotools.coco import COCO
     coco = COCO(osp.join(args.data_root, 'annotations',
                          'instances_val2017.json'))
-    paths = []
-    img_ids = sorted(coco.getImgIds())
-    objects = [(i, a) for i in img_ids for a in coco.loadAnns(
-        coco.getAnnIds(imgIds=i))][:args.num]
-    for n, (img_id, ann) in enumerate(objects):
+
+    def load(img_id, ann):
         info = coco.loadImgs(img_id)[0]
         rgb = cv2.imread(osp.join(args.data_root, 'val2017',
                                   info['file_name']))[..., ::-1]
-        gt = coco.annToMask(ann).astype(bool)
-        predictor.set_image(rgb)
-        history = []
+        return rgb, coco.annToMask(ann).astype(bool)
 
-        def predict_fn(clicks_per_object, prev_masks):
-            clicks = clicks_per_object[0]
-            if len(history) == 0 or len(clicks) == 1:
-                predictor.reset()
-            res = predictor.predict(
-                points=[[[c.x + .5, c.y + .5] for c in clicks]],
-                point_labels=[[int(c.is_positive) for c in clicks]])
-            history.append(res['masks'][0])
-            return res['masks'][:1]
-
-        sess = run_interactive_session(predict_fn, gt[None], 'standard',
-                                       max_clicks=max(CLICK_STEPS))
-        clicks, ious = sess['clicks'][0], sess['ious'][0]
+    img_ids = sorted(coco.getImgIds())
+    objects = [(i, a) for i in img_ids for a in coco.loadAnns(
+        coco.getAnnIds(imgIds=i))]
+    chosen = [(f'clicks_{n}', o) for n, o in enumerate(objects[:args.num])]
+    if args.num_hard:
+        first = [_click_session(predictor, *load(*o), 1)[1][0]
+                 for o in objects]
+        hard = np.argsort(first, kind='stable')[:args.num_hard]
+        chosen += [(f'clicks_hard_{n}', objects[k])
+                   for n, k in enumerate(hard)]
+    paths = []
+    for name, (img_id, ann) in chosen:
+        rgb, gt = load(img_id, ann)
+        clicks, ious, history = _click_session(predictor, rgb, gt,
+                                               max(CLICK_STEPS))
         panels = []
         for k in CLICK_STEPS:
             j = min(k, len(history)) - 1
@@ -252,7 +275,7 @@ def click_pictures(predictor, cfg, args, out):
                 point_labels=[int(c.is_positive) for c in shown])
             panels.append(_title(p, f'{k} click{"s" * (k > 1)}: IoU '
                                     f'{ious[k - 1]:.2f}'))
-        paths.append(_save(osp.join(out, f'clicks_{n}.png'), _row(panels)))
+        paths.append(_save(osp.join(out, f'{name}.png'), _row(panels)))
     return paths
 
 

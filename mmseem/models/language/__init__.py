@@ -5,6 +5,7 @@ from .text_encoder import CLIPTextTransformer
 from .tokenizer import CLIPTextTokenizer, build_clip_tokenizer
 
 __all__ = [
-    'LanguageEncoder', 'FrozenVocabularyLanguageEncoder', 'vl_similarity', 'PROMPT_TEMPLATES',
-    'CLIPTextTransformer', 'CLIPTextTokenizer', 'build_clip_tokenizer'
+    'LanguageEncoder', 'FrozenVocabularyLanguageEncoder', 'vl_similarity',
+    'PROMPT_TEMPLATES', 'CLIPTextTransformer', 'CLIPTextTokenizer',
+    'build_clip_tokenizer'
 ]

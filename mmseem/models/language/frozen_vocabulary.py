@@ -10,9 +10,9 @@ synthetic recipe (``configs/_base_/models/seem_small.py``):
   iterations, also with the class loss detached), so no query can be
   classified: PQ things 0.0;
 * frozen, the names stay apart, but the sentences cannot learn their
-  relations ("the star left of the red circle": cIoU 4.5 against 20.0
-  trained; the EOT state of a random causal transformer is dominated by the
-  last words).
+  relations ("the star left of the red circle": cIoU 4.5; 24.0 with the
+  split below, 2k iterations each) and the referring cIoU stays at 40.3
+  (50.1 with the split).
 
 :class:`FrozenVocabularyLanguageEncoder` keeps both: class names (the
 vocabulary of panoptic / instance / semantic segmentation and of the
@@ -74,4 +74,3 @@ class FrozenVocabularyLanguageEncoder(LanguageEncoder):
         # compute_similarity)
         with torch.no_grad():
             return super().get_class_embeddings(*args, **kwargs)
-

@@ -212,7 +212,10 @@ def referring_pictures(predictor, args, out):
 
 
 def _click_session(predictor, rgb, gt, max_clicks):
-    """The standard protocol on one object; (clicks, ious, masks)."""
+    """The standard protocol on one object; (clicks, ious, masks).
+    ``set_image`` per object on purpose: it also seeds the predictor's
+    random stream (prompt point sampling), so each session is drawn the
+    same whichever objects ran before it."""
     from mmseem.evaluation.functional.click_protocols import \
         run_interactive_session
     predictor.set_image(rgb)
